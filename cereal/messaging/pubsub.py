@@ -1,0 +1,159 @@
+"""PubMaster and SubMaster: what a process uses to publish its outputs and follow the latest of its inputs."""
+from collections import deque
+
+import zmq
+
+from cereal.clock import mono_time
+from cereal.messaging import lockstep
+from cereal.messaging.sockets import (
+  UnknownServiceError,
+  drain_sock_raw,
+  log_from_bytes,
+  new_message,
+  pub_sock,
+  sub_sock,
+)
+from cereal.services import SERVICES
+
+ALIVE_PERIODS = 10        # a service is dead after missing this many of its periods
+STALE_PERIODS = 3         # ... and its frequency is not ok after missing this many
+FREQ_WINDOW_S = 1.0       # frequency is measured over about this long (at least MIN_FREQ_SAMPLES messages)
+MIN_FREQ_SAMPLES = 5
+FREQ_TOLERANCE = (0.8, 1.25)
+ON_CHANGE_HZ = 1.0        # services below this rate are published on change: alive once seen
+
+
+class PubMaster:
+  def __init__(self, services: list[str]):
+    self.link = lockstep.link()
+    for s in services:
+      if s not in SERVICES:
+        raise UnknownServiceError(s)
+    self.socks = {} if self.link else {s: pub_sock(s) for s in services}
+    self.services = set(services)
+
+  def send(self, service: str, msg) -> None:
+    """Publish an Event builder (or its bytes) on a service this PubMaster owns."""
+    if isinstance(msg, bytes):
+      data = msg
+    else:
+      if msg.which() != service:
+        raise ValueError(f"a {msg.which()!r} message sent on {service!r}")
+      data = msg.to_bytes()
+    if self.link is not None:
+      if service not in self.services:
+        raise UnknownServiceError(service)
+      self.link.publish(data)
+    else:
+      self.socks[service].send(data)
+
+  def close(self) -> None:
+    for sock in self.socks.values():
+      sock.close()
+
+
+class SubMaster:
+  """The latest message of each subscribed service, with liveness, frequency and validity checks.
+
+  `update()` waits (on `poll`'s service alone if given, else on any) and then takes whatever else arrived.
+  """
+
+  def __init__(self, services: list[str], poll: str | None = None, ignore_alive: list[str] | None = None,
+               ignore_avg_freq: list[str] | None = None, ignore_valid: list[str] | None = None):
+    for s in services:
+      if s not in SERVICES:
+        raise UnknownServiceError(s)
+    if poll is not None and poll not in services:
+      raise ValueError(f"poll service {poll!r} is not among the subscribed services")
+    self.services = list(services)
+    self.poll = poll
+    self.ignore_alive = set(ignore_alive or [])
+    self.ignore_avg_freq = set(ignore_avg_freq or [])
+    self.ignore_valid = set(ignore_valid or [])
+    self.frame = -1
+    self.updated = dict.fromkeys(services, False)
+    self.seen = dict.fromkeys(services, False)
+    self.alive = dict.fromkeys(services, False)
+    self.freq_ok = dict.fromkeys(services, False)
+    self.valid = dict.fromkeys(services, False)
+    self.recv_time = dict.fromkeys(services, 0)       # ns, stack clock
+    self.recv_frame = dict.fromkeys(services, 0)
+    self.logMonoTime = dict.fromkeys(services, 0)
+    update_hz = SERVICES[poll].frequency if poll is not None else float("inf")
+    # with conflation a subscriber sees at most one message per update: expect no more than that
+    self.expected_hz = {s: min(SERVICES[s].frequency, update_hz) for s in services}
+    self._recv_times = {s: deque(maxlen=max(MIN_FREQ_SAMPLES, int(self.expected_hz[s] * FREQ_WINDOW_S)))
+                        for s in services}
+    self.data = {s: getattr(new_message(s).as_reader(), s) for s in services}
+
+    self.link = lockstep.link()
+    self.socks: dict[str, zmq.Socket] = {}
+    self.poller = zmq.Poller()
+    if self.link is None:
+      self.socks = {s: sub_sock(s, conflate=True) for s in services}
+      for s in ([poll] if poll is not None else services):
+        self.poller.register(self.socks[s], zmq.POLLIN)
+
+  def __getitem__(self, service: str):
+    return self.data[service]
+
+  def update(self, timeout_ms: int = 100) -> None:
+    if self.link is not None:
+      msgs = self.link.exchange()
+    else:
+      self.poller.poll(timeout_ms)
+      msgs = [m for sock in self.socks.values() for m in drain_sock_raw(sock)]
+    self.update_msgs(mono_time(), msgs)
+
+  def update_msgs(self, now_ns: int, msgs: list[bytes]) -> None:
+    """Take in raw messages received at `now_ns` (also the entry point for replay tools)."""
+    self.frame += 1
+    self.updated = dict.fromkeys(self.services, False)
+    for data in msgs:
+      event = log_from_bytes(data)
+      s = event.which()
+      if s not in self.updated:
+        continue
+      self.updated[s] = self.seen[s] = True
+      self.recv_time[s] = now_ns
+      self.recv_frame[s] = self.frame
+      self.logMonoTime[s] = event.logMonoTime
+      self.valid[s] = event.valid
+      self.data[s] = getattr(event, s)
+      self._recv_times[s].append(now_ns)
+    for s in self.services:
+      self._check(s, now_ns)
+
+  def _check(self, s: str, now_ns: int) -> None:
+    hz = self.expected_hz[s]
+    if not self.seen[s]:
+      self.alive[s] = self.freq_ok[s] = False
+      return
+    if hz < ON_CHANGE_HZ:
+      self.alive[s] = self.freq_ok[s] = True
+      return
+    since_last = (now_ns - self.recv_time[s]) * 1e-9
+    self.alive[s] = since_last < ALIVE_PERIODS / hz
+    times = self._recv_times[s]
+    if len(times) < MIN_FREQ_SAMPLES or since_last > STALE_PERIODS / hz:
+      self.freq_ok[s] = False
+      return
+    span = (times[-1] - times[0]) * 1e-9
+    measured = (len(times) - 1) / span if span > 0 else float("inf")
+    self.freq_ok[s] = FREQ_TOLERANCE[0] * hz <= measured <= FREQ_TOLERANCE[1] * hz
+
+  def all_alive(self, services: list[str] | None = None) -> bool:
+    return all(self.alive[s] for s in (services or self.services) if s not in self.ignore_alive)
+
+  def all_freq_ok(self, services: list[str] | None = None) -> bool:
+    return all(self.freq_ok[s] for s in (services or self.services) if s not in self.ignore_avg_freq)
+
+  def all_valid(self, services: list[str] | None = None) -> bool:
+    return all(self.valid[s] for s in (services or self.services) if s not in self.ignore_valid)
+
+  def all_checks(self, services: list[str] | None = None) -> bool:
+    return self.all_alive(services) and self.all_freq_ok(services) and self.all_valid(services)
+
+  def close(self) -> None:
+    for sock in self.socks.values():
+      sock.close()

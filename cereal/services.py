@@ -1,0 +1,36 @@
+"""Every service of the stack: its nominal rate, whether loggerd records it, and its queue depth.
+
+The Event union in log.capnp and this table must name the same services (a test checks it).
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Service:
+  frequency: float         # Hz; 0 for services published on change
+  should_log: bool         # recorded into rlog
+  qlog_decimation: int     # every Nth message goes to the small qlog; 0: never
+  queue_size: int          # zmq high-water mark: messages buffered per subscriber
+
+
+SERVICES: dict[str, Service] = {
+  "can": Service(100., True, 0, 1000),
+  "sendcan": Service(100., True, 0, 1000),
+  "pandaStates": Service(10., True, 1, 10),
+  "carState": Service(100., True, 10, 100),
+  "carControl": Service(100., True, 10, 100),
+  "carOutput": Service(100., True, 10, 100),
+  "carParams": Service(0.02, True, 1, 2),
+  "modelV2": Service(20., True, 40, 20),
+  "longitudinalPlan": Service(20., True, 10, 20),
+  "lateralPlan": Service(20., True, 10, 20),
+  "selfdriveState": Service(100., True, 10, 100),
+  "onroadEvents": Service(1., True, 1, 10),
+  "controlsState": Service(100., True, 10, 100),
+  "liveCalibration": Service(4., True, 1, 10),
+  "liveParameters": Service(20., True, 5, 20),
+  "liveTorqueParameters": Service(4., True, 1, 10),
+  "deviceState": Service(2., True, 1, 10),
+  "roadCameraState": Service(20., True, 20, 20),
+  "managerState": Service(2., True, 1, 10),
+}

@@ -1,0 +1,28 @@
+"""The one table of every process the manager runs, and when."""
+from dataclasses import dataclass
+from enum import Enum
+
+
+class RunWhen(Enum):
+  ALWAYS = "always"
+  ONROAD = "onroad"     # ignition on (deviceState.started)
+  OFFROAD = "offroad"
+
+
+@dataclass(frozen=True)
+class ProcessConfig:
+  name: str
+  module: str                          # run as `python -m module`; the module has a main()
+  when: RunWhen
+  flag: str | None = None              # only when the manager runs with this flag (e.g. "sim", "ui")
+
+  def should_run(self, started: bool, flags: frozenset[str]) -> bool:
+    if self.flag is not None and self.flag not in flags:
+      return False
+    return (self.when is RunWhen.ALWAYS or (self.when is RunWhen.ONROAD and started)
+            or (self.when is RunWhen.OFFROAD and not started))
+
+
+PROCESSES: tuple[ProcessConfig, ...] = (
+  ProcessConfig("hardwared", "hardware.hardwared", RunWhen.ALWAYS),
+)

@@ -1,0 +1,48 @@
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from cereal import prefix as lp_prefix
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def pytest_addoption(parser):
+  parser.addoption("--run-slow", action="store_true", help="also run the long suites marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+  if config.getoption("--run-slow"):
+    return
+  skip = pytest.mark.skip(reason="slow suite: run with --run-slow")
+  for item in items:
+    if "slow" in item.keywords:
+      item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def isolated_prefix(monkeypatch, tmp_path):
+  """Every test gets its own socket/shared-memory prefix and params dir, and must leave nothing behind."""
+  name = f"t{uuid.uuid4().hex[:10]}"
+  monkeypatch.setenv(lp_prefix.PREFIX_ENV, name)
+  monkeypatch.setenv("LP_PARAMS_DIR", str(tmp_path / "params"))
+  yield name
+  lp_prefix.cleanup()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+  if not SHARED_DATA.exists():
+    pytest.skip(f"real recorded data not found at {SHARED_DATA} (clone ../shared beside the repository)")
+  return SHARED_DATA
+
+
+def subprocess_env() -> dict[str, str]:
+  """Environment for child processes started by tests: this test's prefix, the repository importable."""
+  env = dict(os.environ)
+  env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+  env["PYTHONUNBUFFERED"] = "1"
+  return env
