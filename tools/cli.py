@@ -4,15 +4,17 @@ import sys
 
 from selfdrive.common.errors import UserError
 from tools.bench import cli as bench_cli
+from tools.can import cli as can_cli
 from tools.sim import cli as sim_cli
 
-COMMANDS = (sim_cli.register, bench_cli.register)
+COMMANDS = (sim_cli.register, can_cli.register, bench_cli.register)
 
 DESCRIPTION = """\
 localpilot sees the road through a camera, runs a neural network with tinygrad, plans, and steers, brakes
 and accelerates over CAN, all on this machine. Until a car is plugged in, the car is the built-in simulator.
 
   localpilot sim                 the whole stack driving in the simulator
+  localpilot can decode LOG      decode a recorded CAN log (candump or BLF) into carState, per 10 ms
   localpilot bench messaging     measure the message bus and shared-memory frames
 
 Run `localpilot COMMAND --help` for each command's manual.

@@ -1,0 +1,78 @@
+"""The one adapter over opendbc: CAN frames in → CarState, CarControl in → CAN frames out, for one platform.
+
+It owns opendbc's CarInterface and the CarParams built for the platform; card drives it at 100 Hz.
+"""
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import capnp
+from opendbc.car import gen_empty_fingerprint
+from opendbc.car.can_definitions import CanData
+from opendbc.car.car_helpers import interfaces
+from opendbc.car.carlog import carlog
+
+from selfdrive.car import CarControl, CarParams, CarState
+from selfdrive.car.fingerprinting import Fingerprint, check_platform
+from tools.lib.canlog import CanFrame
+
+
+@dataclass(frozen=True)
+class SafetyConfig:
+  """What the safety model in cand needs: panda's safety model number and its parameter (flags)."""
+  model: int
+  param: int
+
+
+@dataclass(frozen=True, order=True)
+class MissingMessage:
+  bus: int
+  address: int
+  name: str
+
+
+class CarAdapter:
+  """opendbc's CarInterface for one platform. alpha_long asks for openpilot longitudinal where opendbc gates it
+  behind its alpha toggle (e.g. TSS2 cars whose radar does ACC); firmware versions are not known (empty)."""
+  def __init__(self, platform: str, fingerprint: Fingerprint | None = None, alpha_long: bool = False):
+    self.platform = check_platform(platform)
+    ci_cls = interfaces[self.platform]
+    self.car_params: CarParams = ci_cls.get_params(self.platform, fingerprint or gen_empty_fingerprint(), [],
+                                                   alpha_long, False, False)
+    self._ci = ci_cls(self.car_params)
+    self._ci.update([(0, [])])  # opendbc's parsers subscribe on CarState's first read: else cycle one's frames are lost
+
+  @property
+  def safety_configs(self) -> tuple[SafetyConfig, ...]:
+    return tuple(SafetyConfig(c.safetyModel.raw, c.safetyParam) for c in self.car_params.safetyConfigs)
+
+  def update(self, frames: Sequence[CanFrame], t_ns: int) -> CarState:
+    """One cycle: the frames received since the last call, stamped t_ns (monotonic)."""
+    return self._ci.update([(t_ns, [CanData(f.address, f.data, f.bus) for f in frames])])
+
+  def apply(self, car_control: CarControl, now_nanos: int) -> tuple[CarControl.Actuators, list[CanFrame]]:
+    """The actuators opendbc will really command (after its limits) and the frames that carry them.
+
+    car_control may be a message being built (CarControl.new_message()) or one received: opendbc wants a reader.
+    """
+    if isinstance(car_control, capnp.lib.capnp._DynamicStructBuilder):
+      car_control = car_control.as_reader()
+    actuators, sends = self._ci.apply(car_control, now_nanos)
+    return actuators, [CanFrame(address, bytes(dat), bus) for address, dat, bus in sends]  # opendbc sends plain tuples
+
+  def missing_messages(self) -> list[MissingMessage]:
+    """Messages CarState reads that have never arrived: why canValid stays false."""
+    return sorted(MissingMessage(cp.bus, s.address, s.name) for cp in self._ci.can_parsers.values() if cp is not None
+                  for s in cp.message_states.values() if not s.timestamps and not s.ignore_alive)
+
+
+@contextlib.contextmanager
+def opendbc_log_level(level: int = logging.ERROR) -> Iterator[None]:
+  """opendbc's parsers warn about every missing message once a second on stderr; batch tools report them once."""
+  old = carlog.level
+  carlog.setLevel(level)
+  try:
+    yield
+  finally:
+    carlog.setLevel(old)

@@ -1,0 +1,1 @@
+"""`localpilot can`: read recorded CAN logs through the car adapter."""

@@ -1,0 +1,1 @@
+"""Shared helpers for the tools: log files and their readers."""
