@@ -231,6 +231,7 @@ struct CarParams {
   maxLateralAccel @29 :Float32;      # m/s^2, from fleet torque data
   alphaLongitudinalAvailable @30 :Bool;
   notCar @31 :Bool;
+  dashcamOnly @32 :Bool;             # car not recognized or not supported: nothing is sent to it
 
   struct SafetyConfig {
     safetyModel @0 :UInt16;

@@ -1,0 +1,189 @@
+"""cand's TX gate: on random command sequences, exactly the frames opendbc's safety model allows reach the wire,
+none beyond the limits, and a lost sendcan heartbeat stops everything until the driver engages again.
+
+Cand runs in-process on python-can's virtual bus pair with the stack clock driven by the test, so every safety
+decision can be replayed through a fresh safety model at the same instants.
+"""
+import itertools
+
+import can
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opendbc.can import CANPacker
+from opendbc.car.toyota.values import CarControllerParams
+
+from cereal.clock import mono_time, set_replay_time
+from hardware.can.interfaces import CanSpec
+from hardware.cand import HEARTBEAT_TIMEOUT_S, SILENT, Cand
+from hardware.safety import SafetyModel
+from selfdrive.car.adapter import CarAdapter
+
+PLATFORM = "TOYOTA_RAV4_TSS2"
+ADAPTER = CarAdapter(PLATFORM)
+MODE = (ADAPTER.safety_configs[0].model, ADAPTER.safety_configs[0].param)
+PACKER = CANPacker("toyota_nodsu_pt_generated")
+LIMITS = CarControllerParams(ADAPTER.car_params)
+T0 = 10**12
+_channels = itertools.count()
+
+
+class RecordingSafety:
+  """Passes every call to the real safety model and remembers it, with the time it was made."""
+  def __init__(self, model: SafetyModel):
+    self.model = model
+    self.calls: list[tuple] = []
+
+  def __getattr__(self, name):  # properties (controls_allowed, tx_blocked, ...) come from the real model
+    return getattr(self.model, name)
+
+  def set_safety_hooks(self, mode, param):
+    self.calls.append((mono_time(), "mode", mode, param, None))
+    return self.model.set_safety_hooks(mode, param)
+
+  def rx(self, address, data, bus):
+    ok = self.model.rx(address, data, bus)
+    self.calls.append((mono_time(), "rx", address, bytes(data), bus, ok))
+    return ok
+
+  def tx(self, address, data, bus):
+    ok = self.model.tx(address, data, bus)
+    self.calls.append((mono_time(), "tx", address, bytes(data), bus, ok))
+    return ok
+
+  def heartbeat(self, engaged):
+    self.calls.append((mono_time(), "hb", engaged, None, None))
+    return self.model.heartbeat(engaged)
+
+  def tick(self):
+    self.calls.append((mono_time(), "tick", None, None, None))
+    return self.model.tick()
+
+
+def car_frame(name: str, values: dict) -> can.Message:
+  addr, data, bus = PACKER.make_can_msg(name, 0, values)
+  return can.Message(arbitration_id=addr, data=data, channel=bus, is_extended_id=False)
+
+
+def make_cand():
+  channel = f"cand-test-{next(_channels)}"
+  car = can.Bus(interface="virtual", channel=channel)
+  stack = can.Bus(interface="virtual", channel=channel)
+  set_replay_time(T0)
+  cand = Cand(stack, CanSpec("virtual", channel))
+  cand.safety = RecordingSafety(cand.safety)
+  cand.set_car_mode(*MODE)
+  return cand, car
+
+
+def advance(ms: float) -> None:
+  set_replay_time(mono_time() + int(ms * 1e6))
+
+
+@pytest.fixture(autouse=True)
+def live_clock_after():
+  yield
+  set_replay_time(None)
+
+
+OPS = st.lists(st.one_of(
+  st.tuples(st.just("cruise"), st.booleans()),
+  st.tuples(st.just("brake"), st.booleans()),
+  st.tuples(st.just("steer"), st.integers(-3000, 3000)),
+  st.tuples(st.just("accel"), st.floats(-6.0, 4.0)),
+  st.tuples(st.just("wait"), st.integers(1, 700)),
+), min_size=1, max_size=80)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(OPS)
+def test_only_allowed_frames_reach_the_wire(ops):
+  cand, car = make_cand()
+  cruise, brake = False, False
+  for op, arg in ops:
+    advance(10)
+    if op == "cruise":
+      cruise = arg
+    elif op == "brake":
+      brake = arg
+    elif op == "wait":
+      advance(arg)
+      cand.transmit()  # no sendcan meanwhile: the heartbeat may be lost
+    car.send(car_frame("PCM_CRUISE", {"CRUISE_ACTIVE": int(cruise), "GAS_RELEASED": 1}))
+    car.send(car_frame("BRAKE_MODULE", {"BRAKE_PRESSED": int(brake)}))
+    cand.receive(mono_time() + 1)
+    if op == "steer":
+      addr, data, bus = PACKER.make_can_msg("STEERING_LKA", 0, {"STEER_REQUEST": 1, "STEER_TORQUE_CMD": arg})
+      cand.forward([(addr, data, bus)])
+    elif op == "accel":
+      addr, data, bus = PACKER.make_can_msg("ACC_CONTROL", 0, {"ACCEL_CMD": arg})
+      cand.forward([(addr, data, bus)])
+  on_wire = []
+  while (msg := car.recv(0)) is not None:
+    on_wire.append((msg.arbitration_id, bytes(msg.data)))
+
+  allowed = [(c[2], c[3]) for c in cand.safety.calls if c[1] == "tx" and c[5]]
+  assert on_wire == allowed, "cand sent something the safety model refused, or dropped something it allowed"
+  for addr, data in on_wire:
+    if addr == 0x2E4:   # STEERING_LKA
+      torque = int.from_bytes(data[1:3], "big", signed=True)
+      assert abs(torque) <= LIMITS.STEER_MAX
+    if addr == 0x343:   # ACC_CONTROL
+      accel = int.from_bytes(data[0:2], "big", signed=True) * 0.001
+      assert LIMITS.ACCEL_MIN - 1e-6 <= accel <= LIMITS.ACCEL_MAX + 1e-6
+
+  # the same calls at the same instants, straight into a fresh safety model, decide the same
+  replay_t = [T0]
+  fresh = SafetyModel(clock=lambda: replay_t[0])
+  for t, kind, a, b, c, *ok in cand.safety.calls:
+    replay_t[0] = t
+    if kind == "mode":
+      fresh.set_safety_hooks(a, b)
+    elif kind == "hb":
+      fresh.heartbeat(a)
+    elif kind == "tick":
+      fresh.tick()
+    else:
+      assert (fresh.rx if kind == "rx" else fresh.tx)(a, b, c) == ok[0], f"{kind} 0x{a:X} at {t}"
+  cand.bus.shutdown()
+  car.shutdown()
+
+
+def engage(cand, car) -> None:
+  for _ in range(3):
+    advance(10)
+    car.send(car_frame("PCM_CRUISE", {"CRUISE_ACTIVE": 1, "GAS_RELEASED": 1}))
+    cand.receive(mono_time() + 1)
+
+
+def steer(cand, torque: int) -> int:
+  addr, data, bus = PACKER.make_can_msg("STEERING_LKA", 0, {"STEER_REQUEST": 1, "STEER_TORQUE_CMD": torque})
+  return cand.forward([(addr, data, bus)])
+
+
+def test_lost_heartbeat_stops_tx_until_engaged_again():
+  cand, car = make_cand()
+  steer(cand, 0)
+  engage(cand, car)
+  assert cand.safety.controls_allowed
+  assert steer(cand, 5) == 1
+  advance(HEARTBEAT_TIMEOUT_S * 1000 + 10)
+  cand.transmit()
+  assert cand.heartbeat_lost and cand.safety.mode == SILENT and not cand.safety.controls_allowed
+  assert steer(cand, 5) == 0, "after the heartbeat returns, controls stay off until the driver engages"
+  assert cand.safety.mode == MODE[0] and not cand.heartbeat_lost
+  engage(cand, car)
+  advance(10)
+  assert steer(cand, 5) == 1
+  cand.bus.shutdown()
+  car.shutdown()
+
+
+def test_frames_never_sent_before_the_car_is_known():
+  channel = f"cand-test-{next(_channels)}"
+  car, stack = can.Bus(interface="virtual", channel=channel), can.Bus(interface="virtual", channel=channel)
+  cand = Cand(stack, CanSpec("virtual", channel))
+  assert steer(cand, 0) == 0 and cand.safety.mode == SILENT
+  assert car.recv(0) is None
+  stack.shutdown()
+  car.shutdown()
