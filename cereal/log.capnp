@@ -581,6 +581,7 @@ struct FrameData {
   exposureValPercent @6 :Float32;
   gain @7 :Float32;
   processingTime @8 :Float32;
+  intrinsics @9 :List(Float32);      # 3x3 camera matrix, row-major, pixels
 
   enum ImageSensor {
     unknown @0;
@@ -601,6 +602,77 @@ struct ManagerState {
     exitCode @4 :Int32;
     restartCount @5 :UInt32;
     startedMonoTime @6 :UInt64;
+  }
+}
+
+# The built-in simulator's truth at each camera frame: what camerad renders, and what scoring and training read.
+struct SimState {
+  frameId @0 :UInt32;
+  t @1 :Float64;                     # simulated seconds since the start
+  seed @2 :UInt64;
+  width @3 :UInt32;                  # camera resolution the world was built for
+  height @4 :UInt32;
+  pose @5 :Pose;
+  cars @6 :List(Car);
+  truth @7 :Truth;
+  stats @8 :Stats;
+  driver @9 :Driver;
+
+  struct Pose {
+    x @0 :Float64;
+    y @1 :Float64;
+    yaw @2 :Float64;
+    s @3 :Float64;                   # station along the road
+  }
+
+  struct Car {
+    id @0 :UInt32;
+    kind @1 :Text;
+    length @2 :Float32;
+    width @3 :Float32;
+    height @4 :Float32;
+    color @5 :List(UInt8);
+    s @6 :Float64;
+    d @7 :Float32;
+    v @8 :Float32;
+    a @9 :Float32;
+  }
+
+  struct Truth {
+    path @0 :Data;                   # [33, 3] lane centre ahead at T_IDXS, car frame
+    laneLines @1 :Data;              # [4, 33, 2]
+    laneLineProbs @2 :Data;          # [4]
+    roadEdges @3 :Data;              # [2, 33, 2]
+    leadPresent @4 :Bool;
+    leadDistance @5 :Float32;
+    leadY @6 :Float32;
+    leadV @7 :Float32;
+    leadVRel @8 :Float32;
+    leadAccel @9 :Float32;
+    lateralOffset @10 :Float32;
+    headingError @11 :Float32;
+    lane @12 :UInt8;
+    nLanes @13 :UInt8;
+    laneWidth @14 :Float32;
+    curvature @15 :Float32;
+    speed @16 :Float32;
+    steeringAngleDeg @17 :Float32;
+    yawRate @18 :Float32;
+    lateralAccel @19 :Float32;
+    collision @20 :Bool;
+    laneDeparture @21 :Bool;
+    offRoad @22 :Bool;
+  }
+
+  struct Stats {
+    distance @0 :Float32;            # m driven
+    collisions @1 :UInt32;
+    laneDepartures @2 :UInt32;
+  }
+
+  struct Driver {
+    overriding @0 :Bool;             # the scripted driver has taken over
+    cruiseEngaged @1 :Bool;          # the car's cruise (PCM) is engaged
   }
 }
 
@@ -628,5 +700,6 @@ struct Event {
     deviceState @18 :DeviceState;
     roadCameraState @19 :FrameData;
     managerState @20 :ManagerState;
+    simState @21 :SimState;
   }
 }

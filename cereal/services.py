@@ -20,7 +20,7 @@ SERVICES: dict[str, Service] = {
   "carState": Service(100., True, 10, 100),
   "carControl": Service(100., True, 10, 100),
   "carOutput": Service(100., True, 10, 100),
-  "carParams": Service(0.02, True, 1, 2),
+  "carParams": Service(1., True, 60, 2),
   "modelV2": Service(20., True, 40, 20),
   "longitudinalPlan": Service(20., True, 10, 20),
   "lateralPlan": Service(20., True, 10, 20),
@@ -33,4 +33,5 @@ SERVICES: dict[str, Service] = {
   "deviceState": Service(2., True, 1, 10),
   "roadCameraState": Service(20., True, 20, 20),
   "managerState": Service(2., True, 1, 10),
+  "simState": Service(20., True, 20, 20),
 }

@@ -42,6 +42,9 @@ class Cand:
     self.frame = 0
 
   def set_car_mode(self, mode: int, param: int) -> None:
+    """Use the car's safety mode. Only a change resets the model: carParams is republished every second."""
+    if (mode, param) == self.car_mode:
+      return
     self.car_mode = (mode, param)
     if not self.heartbeat_lost:
       self.safety.set_safety_hooks(mode, param)

@@ -187,3 +187,16 @@ def test_frames_never_sent_before_the_car_is_known():
   assert car.recv(0) is None
   stack.shutdown()
   car.shutdown()
+
+
+def test_republished_car_params_do_not_reset_the_safety_state():
+  cand, car = make_cand()
+  steer(cand, 0)
+  engage(cand, car)
+  for torque in range(0, 300, 10):
+    advance(10)
+    assert steer(cand, torque) == 1
+    cand.set_car_mode(*MODE)  # card republishes carParams every second; cand sees the same mode again
+  assert cand.safety.controls_allowed
+  cand.bus.shutdown()
+  car.shutdown()

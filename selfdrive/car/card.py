@@ -1,9 +1,11 @@
 """card: the stack's one link to the car. Identifies it, publishes carParams, turns every `can` message into a
 carState (100 Hz) and the latest carControl into `sendcan` through opendbc's CarInterface and CarController.
 
-The car is named by the `CarPlatform` param when set; otherwise it is told from the first seconds of CAN
-(passive fingerprint). An unrecognized car gets dashcam-only carParams: the safety model stays SILENT.
+The car is named by $LP_CAR_PLATFORM when set (the simulator names its car; a user whose car fingerprinting
+cannot tell apart names it too); otherwise it is told from the first seconds of CAN (passive fingerprint).
+An unrecognized car gets dashcam-only carParams: the safety model stays SILENT.
 """
+import os
 import sys
 
 from cereal import messaging
@@ -16,8 +18,9 @@ from selfdrive.common.errors import UserError
 from selfdrive.common.params import Params
 from selfdrive.common.process import exit_on_sigterm
 
-CAR_PARAMS_PERIOD_S = 50.0   # carParams is republished for late subscribers (loggerd starts any time)
+CAR_PARAMS_PERIOD_S = 1.0    # republished so late subscribers (cand, loggerd, replay) always get it
 CAN_TIMEOUT_MS = 100
+PLATFORM_ENV = "LP_CAR_PLATFORM"
 
 
 def can_frames(data: bytes) -> tuple[int, list[CanFrame]]:
@@ -25,11 +28,11 @@ def can_frames(data: bytes) -> tuple[int, list[CanFrame]]:
   return msg.logMonoTime, [CanFrame(f.address, f.dat, f.src) for f in msg.can]
 
 
-def identify(can_sock, params: Params) -> tuple[CarAdapter | None, list[tuple[int, list[CanFrame]]], str]:
+def identify(can_sock) -> tuple[CarAdapter | None, list[tuple[int, list[CanFrame]]], str]:
   """The adapter for this car (None when unrecognized), the CAN seen meanwhile, and how the car was named."""
-  override = params.get("CarPlatform")
+  override = os.environ.get(PLATFORM_ENV)
   if override:
-    return CarAdapter(check_platform(override)), [], f"platform {override} from the CarPlatform param"
+    return CarAdapter(check_platform(override)), [], f"platform {override} from ${PLATFORM_ENV}"
   seen: list[tuple[int, list[CanFrame]]] = []
   while not seen or seen[-1][0] - seen[0][0] < FINGERPRINT_S * 1e9:
     if can_sock.poll(CAN_TIMEOUT_MS):
@@ -49,7 +52,7 @@ def publish_car_params(pm: messaging.PubMaster, adapter: CarAdapter | None, para
   else:
     fill_car_params(msg.carParams, adapter.car_params)
   pm.send("carParams", msg)
-  params.put("CarParams", msg.carParams.as_builder().to_bytes())
+  params.put("CarParams", msg.carParams.as_reader().as_builder().to_bytes())  # a CarParams message of its own
 
 
 class Card:
@@ -89,7 +92,7 @@ def main() -> int:
   pm = messaging.PubMaster(["carState", "carParams", "carOutput", "sendcan"])
   can_sock = messaging.sub_sock("can")
   try:
-    adapter, seen, how = identify(can_sock, params)
+    adapter, seen, how = identify(can_sock)
   except UserError as e:
     print(f"card: error: {e}", file=sys.stderr)
     return 2

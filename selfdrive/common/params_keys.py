@@ -65,8 +65,7 @@ KEYS: dict[str, ParamSpec] = {
   "Version": ParamSpec(T.STR, P, "localpilot version string of the installed software"),
   "LastUpdateTime": ParamSpec(T.STR, P, "ISO-8601 time of the last successful software update"),
   # development and simulation
-  "CarPlatform": ParamSpec(T.STR, P, "opendbc platform to use instead of fingerprinting, e.g. TOYOTA_RAV4_TSS2"),
-  "SimSeed": ParamSpec(T.INT, P, "random seed of the built-in simulator, for reproducible runs"),
+  "SimSeed": ParamSpec(T.INT, P, "random seed of the built-in simulator, for reproducible runs", default=0),
   "ForceOnroad": ParamSpec(T.BOOL, P, "run the onroad processes without ignition (bench / sim only)",
                            default=False),
 }

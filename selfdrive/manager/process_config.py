@@ -25,4 +25,8 @@ class ProcessConfig:
 
 PROCESSES: tuple[ProcessConfig, ...] = (
   ProcessConfig("hardwared", "hardware.hardwared", RunWhen.ALWAYS),
+  ProcessConfig("cand", "hardware.cand", RunWhen.ALWAYS),      # always: a talking bus is the ignition
+  ProcessConfig("simd", "tools.sim.simd", RunWhen.ALWAYS, flag="sim"),
+  ProcessConfig("card", "selfdrive.car.card", RunWhen.ONROAD),
+  ProcessConfig("camerad", "selfdrive.camerad.camerad", RunWhen.ONROAD),
 )

@@ -8,6 +8,8 @@ import sys
 import time
 
 from cereal import messaging
+from selfdrive.common.params import Params
+from tools.sim import constants as C
 
 STATUS_PERIOD_S = 1.0
 STOP_TIMEOUT_S = 15.0
@@ -26,9 +28,18 @@ def _status_line(sm: messaging.SubMaster, elapsed_s: float) -> str:
   return line + f" | {'onroad' if ds.started else 'offroad'} | cpu {cpu:.0f}% mem {ds.memoryUsagePercent}%"
 
 
+def sim_env() -> dict[str, str]:
+  """The stack's environment in the simulator: its CAN adapter, camera and car are the simulator's."""
+  from hardware.can.interfaces import CAN_ENV  # imported here: they pull in opendbc and OpenCV, slow for --help
+  from selfdrive.camerad.sources import CAMERA_ENV
+  from selfdrive.car.card import PLATFORM_ENV
+  return {**os.environ, CAN_ENV: "sim", CAMERA_ENV: "sim", PLATFORM_ENV: C.SIM_PLATFORM}
+
+
 def run(args: argparse.Namespace) -> int:
+  Params().put("SimSeed", args.seed)
   cmd = [sys.executable, "-m", "selfdrive.manager.manager", "--flag", "sim"]
-  manager = subprocess.Popen(cmd, env=dict(os.environ), start_new_session=True)
+  manager = subprocess.Popen(cmd, env=sim_env(), start_new_session=True)
   sm = messaging.SubMaster(["managerState", "deviceState"])
   start = time.monotonic()
   end = start + args.minutes * 60 if args.minutes else None
@@ -71,5 +82,6 @@ Starts the manager with every process of the stack plus the simulator, prints a 
 stops everything cleanly on Ctrl-C or after --minutes. Each process's output is kept in a log file under
 ~/.localpilot/logs (or $LP_LOG_DIR).""", formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--minutes", type=float, help="stop after this many simulated minutes (default: until Ctrl-C)")
+  p.add_argument("--seed", type=int, default=0, help="the simulated world's seed: roads, traffic, lighting (default 0)")
   p.add_argument("--json", action="store_true", help="no status line; print the report as one JSON object last")
   p.set_defaults(func=run)

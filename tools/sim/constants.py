@@ -10,6 +10,9 @@ STEPS_PER_FRAME = round(1 / (DT * RENDER_HZ))
 
 G = 9.81
 
+# the car the simulator simulates: its ECU speaks this opendbc platform's CAN, and the stack is told so
+SIM_PLATFORM = "TOYOTA_RAV4_TSS2"
+
 # --- road generation
 ROAD_DS = 1.0                          # centerline sample spacing, m
 ROAD_CHUNK_M = 2000.0                  # the road is generated lazily, at least this much at a time
