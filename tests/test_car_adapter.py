@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hardware.can.frame import CanFrame
 from selfdrive.car import CarControl, cycles
 from selfdrive.car.adapter import CarAdapter, MissingMessage
 from selfdrive.car.fingerprinting import (
@@ -23,7 +24,7 @@ from selfdrive.common.errors import UserError
 from tests.fixtures import make_can_fixtures as fx
 from tools.can import cli
 from tools.can.decode import DecodeError, decode_log, write_csv
-from tools.lib.canlog import CanFrame, read_can_log, read_processed_log, write_can_log
+from tools.lib.canlog import read_can_log, read_processed_log, write_can_log
 
 FIXTURE = fx.OUT
 TOYOTA_TSSP_DBCS = {0: "toyota_new_mc_pt_generated", 1: "toyota_adas"}

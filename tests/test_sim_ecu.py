@@ -12,12 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opendbc.can import CANPacker
 
-from hardware.can.sim_link import RawFrame
+from hardware.can.frame import CanFrame
 from hardware.safety import SafetyLibraryError, SafetyModel
 from selfdrive.car import CarControl, CarState, platform_info
 from selfdrive.car.adapter import CarAdapter
 from selfdrive.car.fingerprinting import FINGERPRINT_S, CarMatch, fingerprint, platforms
-from tools.lib.canlog import CanFrame
 from tools.sim.constants import EPS_MAX_NM
 from tools.sim.ecu import CarCommands, CarTruth, DriverInputs, ToyotaEcu
 from tools.sim.ecu import toyota as ecu_mod
@@ -65,7 +64,7 @@ class Rig:
     self.car = CarAdapter(platform)
     self.safety = safety   # as in cand: every frame in passes its RX hook, every frame out its TX hook
     self.t = 0
-    self.log: list[tuple[int, RawFrame]] = []
+    self.log: list[tuple[int, CanFrame]] = []
     self.actuators = None
     self.rx_rejected = self.tx_blocked = 0
 
@@ -76,14 +75,14 @@ class Rig:
     if self.safety is not None:
       self.rx_rejected += sum(not self.safety.rx(f.address, f.data, f.bus) for f in frames)
       self.safety.tick()
-    cs = self.car.update([CanFrame(f.address, f.data, f.bus) for f in frames], self.t)
+    cs = self.car.update(frames, self.t)
     if cc is not None:
       self.actuators, sends = self.car.apply(cc, self.t)
       if self.safety is not None:
         allowed = [f for f in sends if self.safety.tx(f.address, f.data, f.bus)]
         self.tx_blocked += len(sends) - len(allowed)
         sends = allowed
-      self.ecu.receive([RawFrame(f.address, f.bus, f.data) for f in sends])
+      self.ecu.receive([CanFrame(f.address, f.data, f.bus) for f in sends])
     self.t += STEP_NS
     return cs
 
@@ -159,7 +158,7 @@ def test_fingerprint():
   with the DBC's length, within the fingerprinting window."""
   rig = Rig()
   rig.run(FINGERPRINT_S, cruising())
-  frames = [(t, CanFrame(f.address, f.data, f.bus)) for t, f in rig.log]
+  frames = list(rig.log)
   match = fingerprint(frames)
   if isinstance(match, CarMatch):
     assert match.platform == PLATFORM
@@ -270,14 +269,14 @@ def test_controller_avoids_the_steer_rate_fault():
   for _ in range(ecu_mod.MAX_STEER_RATE_FRAMES + 5):
     rig.step(fast)
     lka = packer.make_can_msg("STEERING_LKA", 0, {"STEER_REQUEST": 1, "STEER_TORQUE_CMD": 0, "SET_ME_1": 1})
-    rig.ecu.receive([RawFrame(lka[0], 0, lka[1])])
+    rig.ecu.receive([CanFrame(lka[0], lka[1], 0)])
   assert rig.ecu.commands.eps_fault
 
 
-def lka_frame(packer: CANPacker, torque: int, req: bool = True) -> RawFrame:
+def lka_frame(packer: CANPacker, torque: int, req: bool = True) -> CanFrame:
   address, data, bus = packer.make_can_msg("STEERING_LKA", 0, {"STEER_REQUEST": req, "STEER_TORQUE_CMD": torque,
                                                                "SET_ME_1": 1})
-  return RawFrame(address, bus, data)
+  return CanFrame(address, data, bus)
 
 
 def test_torque_jump_faults_then_recovers():
@@ -320,13 +319,13 @@ def test_bad_checksum_is_ignored():
   good = rig.ecu.commands
   bad = lka_frame(packer, 30)
   for corrupt in (bytes([*bad.data[:-1], bad.data[-1] ^ 0x01]), bad.data[:-1]):   # checksum, length
-    rig.ecu.receive([RawFrame(bad.address, 0, corrupt)])
+    rig.ecu.receive([CanFrame(bad.address, corrupt, 0)])
     assert rig.ecu.commands == good
   rig.engage(truth)
   address, data, _ = packer.make_can_msg("ACC_CONTROL", 0, {"CANCEL_REQ": 1, "ACC_TYPE": 1})
-  rig.ecu.receive([RawFrame(address, 0, bytes([*data[:-1], data[-1] ^ 0x80]))])
+  rig.ecu.receive([CanFrame(address, bytes([*data[:-1], data[-1] ^ 0x80]), 0)])
   assert rig.ecu.cruise_engaged
-  rig.ecu.receive([RawFrame(address, 0, data)])
+  rig.ecu.receive([CanFrame(address, data, 0)])
   assert not rig.ecu.cruise_engaged
 
 

@@ -8,26 +8,20 @@ of frames travels as one zmq message.
 import contextlib
 import struct
 from collections import deque
-from dataclasses import dataclass
 
 import can
 import zmq
 
 from cereal.prefix import ipc_endpoint
+from hardware.can.frame import CanFrame
 
 SIM_CAN_ENDPOINT = "sim_can"
 _RECORD = struct.Struct("<IBB")   # address, bus, length; then the payload
 MAX_PAYLOAD = 64
 
 
-@dataclass(frozen=True, slots=True)
-class RawFrame:
-  address: int
-  bus: int
-  data: bytes
 
-
-def pack_frames(frames: list[RawFrame]) -> bytes:
+def pack_frames(frames: list[CanFrame]) -> bytes:
   out = bytearray()
   for f in frames:
     if len(f.data) > MAX_PAYLOAD:
@@ -37,7 +31,7 @@ def pack_frames(frames: list[RawFrame]) -> bytes:
   return bytes(out)
 
 
-def unpack_frames(blob: bytes) -> list[RawFrame]:
+def unpack_frames(blob: bytes) -> list[CanFrame]:
   frames, i = [], 0
   while i < len(blob):
     if i + _RECORD.size > len(blob):
@@ -46,7 +40,7 @@ def unpack_frames(blob: bytes) -> list[RawFrame]:
     i += _RECORD.size
     if i + n > len(blob) or n > MAX_PAYLOAD:
       raise ValueError(f"frame 0x{address:X} claims {n} bytes at byte {i} of {len(blob)}")
-    frames.append(RawFrame(address, bus, blob[i:i + n]))
+    frames.append(CanFrame(address, blob[i:i + n], bus))
     i += n
   return frames
 
@@ -60,13 +54,13 @@ class SimCarPort:
     self.sock.setsockopt(zmq.SNDHWM, 100)
     self.sock.bind(ipc_endpoint(SIM_CAN_ENDPOINT))
 
-  def send(self, frames: list[RawFrame]) -> None:
+  def send(self, frames: list[CanFrame]) -> None:
     # nobody listening (cand not up yet): a real bus drops frames nobody acknowledges, so do we
     with contextlib.suppress(zmq.Again):
       self.sock.send(pack_frames(frames), zmq.NOBLOCK)
 
-  def recv(self) -> list[RawFrame]:
-    frames: list[RawFrame] = []
+  def recv(self) -> list[CanFrame]:
+    frames: list[CanFrame] = []
     while True:
       try:
         frames += unpack_frames(self.sock.recv(zmq.NOBLOCK))
@@ -105,7 +99,7 @@ class SimCanBus(can.BusABC):
   def send(self, msg: can.Message, timeout: float | None = None) -> None:
     bus = msg.channel if isinstance(msg.channel, int) else 0
     try:
-      self.sock.send(pack_frames([RawFrame(msg.arbitration_id, bus, bytes(msg.data))]), zmq.NOBLOCK)
+      self.sock.send(pack_frames([CanFrame(msg.arbitration_id, bytes(msg.data), bus)]), zmq.NOBLOCK)
     except zmq.Again as e:
       raise can.CanOperationError("simulator link is not connected") from e
 

@@ -5,11 +5,11 @@ from collections.abc import Iterable, Iterator
 from opendbc.car import DT_CTRL
 from opendbc.car.structs import CarControl, CarParams, CarState
 
-from tools.lib.canlog import CanFrame
+from hardware.can.frame import CanFrame
 
 CYCLE_NS = round(DT_CTRL * 1e9)  # card's 100 Hz cycle
 
-__all__ = ["CYCLE_NS", "DT_CTRL", "CanFrame", "CarControl", "CarParams", "CarState", "cycles"]
+__all__ = ["CYCLE_NS", "DT_CTRL", "CarControl", "CarParams", "CarState", "cycles"]
 
 
 def cycles(frames: Iterable[tuple[int, CanFrame]], until_ns: int | None = None) -> Iterator[tuple[int, list[CanFrame]]]:

@@ -13,9 +13,9 @@ from opendbc.car.can_definitions import CanData
 from opendbc.car.car_helpers import interfaces
 from opendbc.car.carlog import carlog
 
+from hardware.can.frame import CanFrame
 from selfdrive.car import CarControl, CarParams, CarState
 from selfdrive.car.fingerprinting import Fingerprint, check_platform
-from tools.lib.canlog import CanFrame
 
 
 @dataclass(frozen=True)

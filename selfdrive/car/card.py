@@ -10,7 +10,7 @@ import sys
 
 from cereal import messaging
 from cereal.clock import mono_time
-from selfdrive.car import CanFrame
+from hardware.can.frame import CanFrame
 from selfdrive.car.adapter import CarAdapter
 from selfdrive.car.convert import fill_actuators, fill_car_params, fill_car_state, to_opendbc_car_control
 from selfdrive.car.fingerprinting import FINGERPRINT_S, CarMatch, check_platform, fingerprint

@@ -17,9 +17,9 @@ from opendbc.car.car_helpers import FRAME_FINGERPRINT, can_fingerprint, interfac
 from opendbc.car.interfaces import get_interface_attr
 from opendbc.car.mock.values import CAR as MOCK
 
+from hardware.can.frame import CanFrame
 from selfdrive.car import CYCLE_NS, cycles
 from selfdrive.common.errors import UserError
-from tools.lib.canlog import CanFrame
 
 FINGERPRINT_S = 2 * FRAME_FINGERPRINT * CYCLE_NS / 1e9  # as long as opendbc's can_fingerprint listens at most: 2 s
 MAX_CANDIDATES = 6

@@ -9,11 +9,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from hardware.can.frame import CanFrame
 from selfdrive.car import CYCLE_NS, CarState, cycles, fingerprinting
 from selfdrive.car.adapter import CarAdapter, MissingMessage, opendbc_log_level
 from selfdrive.car.fingerprinting import CarMatch, UnrecognizedCar
 from selfdrive.common.errors import UserError
-from tools.lib.canlog import CanFrame, CanLogReader, CanLogWarning
+from tools.lib.canlog import CanLogReader, CanLogWarning
 
 
 class DecodeError(UserError):

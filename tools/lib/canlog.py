@@ -12,7 +12,6 @@ import re
 import struct
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import can
@@ -20,6 +19,7 @@ import numpy as np
 from can.io.blf import BLFParseError
 from opendbc.can.dbc import DBC
 
+from hardware.can.frame import CanFrame
 from selfdrive.common.errors import UserError
 
 CANDUMP_EXTS = (".log", ".candump", ".txt")
@@ -37,13 +37,6 @@ _CANDUMP_LINE = re.compile(r"\((\d+)\.(\d{1,9})\)\s+(\S+)\s+([0-9A-Fa-f]{3}|[0-9
                            r"([0-9A-Fa-f]*|[Rr]\d*)(?:\s+[RTrt])?\s*$")
 CAN_ERR_FLAG = 0x20000000  # in an 8-digit candump identifier: an error frame
 
-
-@dataclass(frozen=True, slots=True)
-class CanFrame:
-  """One CAN (FD) frame as seen on one bus; `bus` is the adapter channel number (can0 → 0)."""
-  address: int
-  data: bytes
-  bus: int
 
 
 class CanLogError(UserError):

@@ -6,7 +6,7 @@ from opendbc.can import CANDefine, CANPacker
 from opendbc.can.dbc import Msg, Signal
 from opendbc.can.parser import get_raw_value
 
-from hardware.can.sim_link import RawFrame
+from hardware.can.frame import CanFrame
 
 MS = 1_000_000
 STAGGER_NS = 100 * MS   # first sends spread over this much time, so no two ECUs' messages line up
@@ -35,13 +35,13 @@ class DbcCodec:
     """The raw value the DBC's VAL_ table names `name`: value("EPS_STATUS", "LKA_STATE", "ACTIVE") is 5."""
     return next(v for v, n in self.define[msg][sig].items() if n == name)
 
-  def frame(self, name: str, bus: int, values: dict[str, float]) -> RawFrame:
+  def frame(self, name: str, bus: int, values: dict[str, float]) -> CanFrame:
     ranges = self._ranges[name]
     clipped = {s: min(max(v, ranges[s][0]), ranges[s][1]) for s, v in values.items()}
     if bus not in self._packers:
       self._packers[bus] = CANPacker(self.dbc_name)
     address, data, _ = self._packers[bus].make_can_msg(name, bus, clipped)
-    return RawFrame(address, bus, data)
+    return CanFrame(address, data, bus)
 
   def name_of(self, address: int) -> str | None:
     msg = self._by_address.get(address)

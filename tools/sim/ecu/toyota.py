@@ -11,7 +11,7 @@ longitudinal) never appears on bus 0: the safety model would take it for a relay
 """
 from dataclasses import dataclass
 
-from hardware.can.sim_link import RawFrame
+from hardware.can.frame import CanFrame
 from selfdrive.car import platform_info
 from tools.sim.constants import EPS_MAX_NM, SIM_PLATFORM, STANDSTILL_SPEED
 from tools.sim.ecu.bus import MS, DbcCodec, Periodic, Schedule
@@ -148,7 +148,7 @@ class ToyotaEcu:
 
   # *** the loop ***
 
-  def step(self, t_ns: int, truth: CarTruth, driver: DriverInputs) -> list[RawFrame]:
+  def step(self, t_ns: int, truth: CarTruth, driver: DriverInputs) -> list[CanFrame]:
     if self.truth is None:
       self.angle_at_start = truth.steering_angle_deg
     self.t, self.truth = t_ns, truth
@@ -160,7 +160,7 @@ class ToyotaEcu:
       self.prev_blinkers = blinkers
     return [self._frame(e) for e in self.schedule.due(t_ns)]
 
-  def receive(self, frames: list[RawFrame]) -> None:
+  def receive(self, frames: list[CanFrame]) -> None:
     for f in frames:
       if f.bus != 0:
         continue
@@ -274,9 +274,9 @@ class ToyotaEcu:
 
   # *** the messages ***
 
-  def _frame(self, e: Periodic) -> RawFrame:
+  def _frame(self, e: Periodic) -> CanFrame:
     if not e.name:   # not in the DBC: zeros of the fingerprint's length
-      return RawFrame(e.address, e.bus, bytes(self.fingerprint_sizes[(e.bus, e.address)]))
+      return CanFrame(e.address, bytes(self.fingerprint_sizes[(e.bus, e.address)]), e.bus)
     fill = self.fill.get(e.name)
     return self.codec.frame(e.name, e.bus, {} if fill is None else fill(self.truth))  # {}: zeros, checksum, counter
 
