@@ -74,9 +74,13 @@ class Card:
   def control(self) -> None:
     """Apply the latest carControl, as long as controlsd is alive (else nothing is sent, as on a real car)."""
     self.sm.update(0)
-    if self.adapter is None or not self.sm.alive["carControl"]:
-      return
-    actuators, frames = self.adapter.apply(to_opendbc_car_control(self.sm["carControl"]), mono_time())
+    if self.adapter is not None and self.sm.alive["carControl"]:
+      self.apply(self.sm["carControl"])
+
+  def apply(self, car_control) -> None:
+    """carControl through opendbc's CarController: sendcan for cand, carOutput saying what was really sent."""
+    assert self.adapter is not None
+    actuators, frames = self.adapter.apply(to_opendbc_car_control(car_control), mono_time())
     out = messaging.new_message("carOutput")
     fill_actuators(out.carOutput.actuatorsOutput, actuators)
     self.pm.send("carOutput", out)

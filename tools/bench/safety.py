@@ -7,19 +7,18 @@ import time
 
 import numpy as np
 from opendbc.can import CANPacker
-from opendbc.car.toyota.interface import CarInterface
-from opendbc.car.toyota.values import CAR, EPS_SCALE
 
 from hardware.safety import SafetyModel
+from selfdrive.car import platform_info
 
-DBC = "toyota_nodsu_pt_generated"
+PLATFORM = "TOYOTA_RAV4_TSS2"
 FRAME_DT_NS = 10_000_000  # 100 Hz, the rate carcontroller sends STEERING_LKA at
 
 
 def _traffic(n: int, eps_scale: int) -> tuple[list[tuple[int, bytes, int]], list[tuple[int, bytes, int]]]:
   """n rx frames cycling through the messages Toyota safety checks (the EPS following the command), and n
   LKA/ACC commands: a slow torque sine within the rate limits, and a mild accel."""
-  packer = CANPacker(DBC)
+  packer = CANPacker(platform_info.dbc_names(PLATFORM)["pt"])
   torque = np.round(800 * np.sin(2 * np.pi * np.arange(n) / 600)).astype(int)
   rx, tx = [], []
   steer_i = 0
@@ -43,9 +42,9 @@ def _traffic(n: int, eps_scale: int) -> tuple[list[tuple[int, bytes, int]], list
 
 
 def run(n_frames: int = 20000) -> dict:
-  CP = CarInterface.get_non_essential_params(CAR.TOYOTA_RAV4_TSS2)
-  mode, param = CP.safetyConfigs[0].safetyModel.raw, CP.safetyConfigs[0].safetyParam
-  rx, tx = _traffic(n_frames, EPS_SCALE[CAR.TOYOTA_RAV4_TSS2])
+  config = platform_info.safety_config(PLATFORM)
+  mode, param = config.model_id, config.param
+  rx, tx = _traffic(n_frames, round(platform_info.toyota_eps_scale(PLATFORM) * 100))
 
   # simulated 100 Hz clock, so heartbeat/lag ticks behave as on the road regardless of how fast we run
   t = [time.monotonic_ns()]
