@@ -300,7 +300,8 @@ struct ModelDataV2 {
   laneLineProbs @15 :Data;     # [4]
   roadEdges @16 :Data;         # [2, 33, 2] y, z at X_IDXS: left, right
   roadEdgeStds @17 :Data;      # [2, 33]
-  leads @18 :Data;             # [3, 6] lead at t=0,2,4 s: x, y, v, a, prob, xStd
+  leads @18 :Data;             # [3, 6] lead at t=0,2,4 s: x, y, v, a, prob, xStd; x is the gap from the ego's front
+                               # bumper to the lead's rear (as simState.truth.leadDistance), y its centre
   egomotion @19 :Data;         # [12] trans xyz, rot xyz, then their stds
   action @20 :Action;
   meta @21 :Meta;
@@ -352,7 +353,7 @@ struct LongitudinalPlan {
   hasLead @1 :Bool;
   fcw @2 :Bool;
   longitudinalPlanSource @3 :LongitudinalPlanSource;
-  speeds @4 :List(Float32);
+  speeds @4 :List(Float32);         # at T_IDXS[:CONTROL_N] (0 .. 2.5 s), selfdrive/controls/lib/limits.py
   accels @5 :List(Float32);
   jerks @6 :List(Float32);
   aTarget @7 :Float32;
@@ -379,6 +380,7 @@ struct LateralPlan {
   laneChangeDirection @4 :LaneChangeDirection;
   desire @5 :UInt8;
   solverExecutionTime @6 :Float32;
+  curvatures @7 :List(Float32);     # 1/m, positive left, to steer at T_IDXS[:CONTROL_N] from when this plan is sent
 }
 
 struct OnroadEvent {
@@ -488,6 +490,9 @@ struct ControlsState {
   desiredCurvature @8 :Float32;
   forceDecel @9 :Bool;
   cumLagMs @10 :Float32;
+  lateralPlanMonoTime @11 :UInt64;       # logMonoTime of the plans this command was made from
+  longitudinalPlanMonoTime @12 :UInt64;
+  softDisableRemaining @13 :Float32;     # s of lateral authority left while inputs are stale; 0 when healthy
 
   struct LateralTorqueState {
     active @0 :Bool;
@@ -701,5 +706,32 @@ struct Event {
     roadCameraState @19 :FrameData;
     managerState @20 :ManagerState;
     simState @21 :SimState;
+    initData @22 :InitData;
+    roadEncodeIdx @23 :EncodeIndex;
   }
+}
+
+# Written by loggerd first in every segment's logs (never published): what recorded the drive, and how.
+struct InitData {
+  routeName @0 :Text;
+  segmentNum @1 :UInt32;
+  wallTimeNanos @2 :UInt64;          # Unix time when the segment started (0 when unknown, e.g. imported logs)
+  version @3 :Text;
+  gitCommit @4 :Text;
+  deviceType @5 :Text;
+  params @6 :List(Param);            # every param that had a value, as stored on disk
+
+  struct Param {
+    key @0 :Text;
+    value @1 :Data;
+  }
+}
+
+# Where a road-camera frame is in the segments' video files (written by loggerd, never published).
+struct EncodeIndex {
+  frameId @0 :UInt32;
+  segmentNum @1 :UInt32;
+  segmentId @2 :UInt32;              # the frame's position in that segment's video, from 0
+  timestampSof @3 :UInt64;
+  timestampEof @4 :UInt64;
 }

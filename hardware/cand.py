@@ -1,9 +1,13 @@
 """cand: owns the CAN adapter. Every frame in passes opendbc's RX hook and goes out as `can`; every frame
 of `sendcan` passes the TX hook or is dropped and counted. Nothing else in the stack touches the bus.
 
+Until carParams names the car's safety mode, the mode is opendbc's ELM327, as pandad sets it for fingerprinting:
+only diagnostic frames (8-byte ISO 15765 frames on diagnostic addresses) pass, so card can ask the ECUs for their
+firmware versions while nothing can actuate. carParams without a mode (an unrecognized car) means SILENT.
+
 If sendcan stops for HEARTBEAT_TIMEOUT_S, cand does what a panda does: the safety model falls back to SILENT
-(nothing sent, controls not allowed) until sendcan returns, and then the car's mode comes back with controls
-off, so the driver must engage again.
+(nothing sent, controls not allowed) until sendcan returns, and then the car's mode (ELM327 while the car is not
+known) comes back with controls off, so the driver must engage again.
 """
 import os
 import sys
@@ -22,6 +26,8 @@ PANDA_STATES_EVERY = 10        # pandaStates at 10 Hz
 HEARTBEAT_TIMEOUT_S = 0.5
 IGNITION_TIMEOUT_S = 2.0       # no ignition line on these adapters: the car is on while its bus talks
 SILENT = 0
+ELM327 = 3                     # opendbc's SAFETY_ELM327 (CarParams.SafetyModel.elm327): diagnostic frames only
+ELM327_PARAM = 1               # as pandad sets it: bus 1 not switched to the OBD port (our adapters have no relay)
 
 
 class Cand:
@@ -29,7 +35,7 @@ class Cand:
     self.bus = bus
     self.spec = spec
     self.safety = SafetyModel(clock=mono_time)
-    self.car_mode: tuple[int, int] = (SILENT, 0)
+    self.car_mode: tuple[int, int] = (ELM327, ELM327_PARAM)  # until carParams names the car's
     self.pm = messaging.PubMaster(["can", "pandaStates"])
     self.sendcan = messaging.sub_sock("sendcan")
     self.car_params = messaging.sub_sock("carParams", conflate=True)
@@ -129,8 +135,8 @@ class Cand:
     frames = self.receive(cycle_end)
     for data in messaging.drain_sock_raw(self.car_params):
       cfg = messaging.log_from_bytes(data).carParams.safetyConfigs
-      if len(cfg):
-        self.set_car_mode(cfg[0].safetyModel, cfg[0].safetyParam)
+      mode = (cfg[0].safetyModel, cfg[0].safetyParam) if len(cfg) else (SILENT, 0)  # none: an unrecognized car
+      self.set_car_mode(*mode)
     self.transmit()
     self.safety.tick()
     self.publish_can(frames)

@@ -29,6 +29,8 @@ def isolated_prefix(monkeypatch, tmp_path):
   name = f"t{uuid.uuid4().hex[:10]}"
   monkeypatch.setenv(lp_prefix.PREFIX_ENV, name)
   monkeypatch.setenv("LP_PARAMS_DIR", str(tmp_path / "params"))
+  monkeypatch.setenv("LP_ROUTES_DIR", str(tmp_path / "routes"))
+  monkeypatch.setenv("LP_LOG_DIR", str(tmp_path / "logs"))
   yield name
   lp_prefix.cleanup()
 

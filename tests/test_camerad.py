@@ -16,8 +16,9 @@ W, H = 320, 160
 
 
 def start_camerad(camera: str) -> subprocess.Popen:
-  return subprocess.Popen([sys.executable, "-m", "selfdrive.camerad.camerad"],
-                          env={**subprocess_env(), "LP_CAMERA": camera}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+  env = {**subprocess_env(), "LP_CAMERA": camera}
+  return subprocess.Popen([sys.executable, "-m", "selfdrive.camerad.camerad"], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT)
 
 
 def test_video_file_frames(tmp_path):

@@ -1,5 +1,6 @@
 """cand's TX gate: on random command sequences, exactly the frames opendbc's safety model allows reach the wire,
-none beyond the limits, and a lost sendcan heartbeat stops everything until the driver engages again.
+none beyond the limits, and a lost sendcan heartbeat stops everything until the driver engages again. Before the
+car is known only diagnostic frames (opendbc's ELM327 mode) may go out, for the firmware query.
 
 Cand runs in-process on python-can's virtual bus pair with the stack clock driven by the test, so every safety
 decision can be replayed through a fresh safety model at the same instants.
@@ -8,15 +9,16 @@ import itertools
 
 import can
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from opendbc.can import CANPacker
 from opendbc.car.toyota.values import CarControllerParams
 
 from cereal.clock import mono_time, set_replay_time
 from hardware.can.interfaces import CanSpec
-from hardware.cand import HEARTBEAT_TIMEOUT_S, SILENT, Cand
+from hardware.cand import ELM327, ELM327_PARAM, HEARTBEAT_TIMEOUT_S, SILENT, Cand
 from hardware.safety import SafetyModel
+from selfdrive.car import CarParams
 from selfdrive.car.adapter import CarAdapter
 
 PLATFORM = "TOYOTA_RAV4_TSS2"
@@ -179,14 +181,78 @@ def test_lost_heartbeat_stops_tx_until_engaged_again():
   car.shutdown()
 
 
-def test_frames_never_sent_before_the_car_is_known():
+def is_diagnostic(address: int, data: bytes) -> bool:
+  """ISO 15765-4 (diagnostics on CAN): 8-byte frames, to 0x600-0x7FF, 0x18DA__F1 (physical) or 0x18DB33F1
+  (functional), or to GM's camera on 0x24B, as ISO-TP frames. Nothing a car's controls listen to."""
+  if len(data) != 8:
+    return False
+  gm_camera = address == 0x24B and data[0] >> 4 <= 3
+  return 0x600 <= address <= 0x7FF or address == 0x18DB33F1 or address & 0x1FFF00FF == 0x18DA00F1 or gm_camera
+
+
+def unknown_car_cand() -> tuple[Cand, can.BusABC]:
   channel = f"cand-test-{next(_channels)}"
   car, stack = can.Bus(interface="virtual", channel=channel), can.Bus(interface="virtual", channel=channel)
-  cand = Cand(stack, CanSpec("virtual", channel))
-  assert steer(cand, 0) == 0 and cand.safety.mode == SILENT
-  assert car.recv(0) is None
-  stack.shutdown()
+  set_replay_time(T0)
+  return Cand(stack, CanSpec("virtual", channel)), car
+
+
+def wire(car: can.BusABC) -> list[tuple[int, bytes]]:
+  out = []
+  while (msg := car.recv(0)) is not None:
+    out.append((msg.arbitration_id, bytes(msg.data)))
+  return out
+
+
+def test_only_diagnostic_frames_before_the_car_is_known():
+  cand, car = unknown_car_cand()
+  assert cand.safety.mode == SILENT, "nothing at all before the stack's first sendcan"
+  assert steer(cand, 0) == 0 and cand.safety.mode == ELM327
+  addr, data, bus = PACKER.make_can_msg("ACC_CONTROL", 0, {"ACCEL_CMD": 0.0})
+  assert cand.forward([(addr, data, bus)]) == 0
+  tester_present = (0x7E0, bytes([0x02, 0x3E, 0x00, 0, 0, 0, 0, 0]), 0)
+  assert cand.forward([tester_present]) == 1
+  assert wire(car) == [tester_present[:2]]
+  advance(HEARTBEAT_TIMEOUT_S * 1000 + 10)  # the heartbeat is lost: SILENT, then diagnostics again, not more
+  cand.transmit()
+  assert cand.safety.mode == SILENT
+  assert steer(cand, 0) == 0 and cand.forward([tester_present]) == 1 and cand.safety.mode == ELM327
+  cand.set_car_mode(SILENT, 0)  # carParams of an unrecognized car: nothing at all
+  assert cand.forward([tester_present]) == 0
+  cand.bus.shutdown()
   car.shutdown()
+
+
+DLC_LENGTHS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32, 48, 64]
+NOTABLE = [0x2E4, 0x343, 0x412, 0x191, 0x24B, 0x614, 0x750, 0x7DF, 0x18DA10F1, 0x18DB33F1]  # controls, diagnostics
+FRAMES = st.lists(st.one_of(
+  st.tuples(st.one_of(st.integers(0, 0x7FF), st.integers(0x800, 0x1FFFFFFF), st.sampled_from(NOTABLE)),
+            st.sampled_from(DLC_LENGTHS).flatmap(lambda n: st.binary(min_size=n, max_size=n)), st.integers(0, 2)),
+  st.builds(lambda torque: PACKER.make_can_msg("STEERING_LKA", 0, {"STEER_REQUEST": 1, "STEER_TORQUE_CMD": torque}),
+            st.integers(-1500, 1500)),
+  st.builds(lambda accel: PACKER.make_can_msg("ACC_CONTROL", 0, {"ACCEL_CMD": accel}), st.floats(-3.5, 2.0)),
+), min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(FRAMES)
+@example([(0x24B, bytes([0x02, 0x3E, 0, 0, 0, 0, 0, 0]), 0), (0x24B, bytes([0x40, 0, 0, 0, 0, 0, 0, 0]), 0),
+          (0x24B, b"", 0), (0x7E0, bytes(8), 0), (0x7E0, bytes(7), 0), (0x18DA10F1, bytes(8), 1)])
+def test_elm327_lets_out_nothing_but_diagnostic_frames(frames):
+  cand, car = unknown_car_cand()
+  for address, data, bus in frames:
+    advance(1)
+    cand.forward([(address, data, bus)])
+  assert cand.safety.mode == ELM327
+  sent = wire(car)
+  assert sent == [(a, d) for a, d, _ in frames if is_diagnostic(a, d)]
+  assert not {a for a, _ in sent} & {0x2E4, 0x343, 0x412, 0x191}, "a steering or accel frame reached the car"
+  cand.bus.shutdown()
+  car.shutdown()
+
+
+def test_elm327_is_opendbcs():
+  assert (CarParams.SafetyModel.elm327, 1) == (ELM327, ELM327_PARAM)  # pandad's mode before the car is known
 
 
 def test_republished_car_params_do_not_reset_the_safety_state():

@@ -1,7 +1,9 @@
 """The simulated car with real processes: simd (world + Toyota ECU) <-> cand (safety) <-> card (opendbc).
 
-carState must track the simulator's truth; a torque command must turn the car once the driver engaged;
-an out-of-limit frame must be blocked by cand and counted, never reaching the car.
+card must identify the car by its ECUs' firmware versions (opendbc's query through cand's ELM327 mode), or, when
+the ECUs do not answer, say it cannot tell which TSS2 Toyota it is; carState must track the simulator's truth; a
+torque command must turn the car once the driver engaged; an out-of-limit frame must be blocked by cand and
+counted, never reaching the car.
 """
 import subprocess
 import sys
@@ -12,23 +14,35 @@ import pytest
 from opendbc.can import CANPacker
 
 from cereal import messaging
+from hardware.cand import ELM327, SILENT
+from selfdrive.car import platform_info
 from selfdrive.common.params import Params
 from tests.conftest import subprocess_env
 from tools.sim import constants as C
+from tools.sim.simd import NO_UDS_ENV
 
 SEED = 3
+FRESH_MS = 20   # carState from CAN this recent is of the simState frame at hand (not card catching up)
+MIN_SAMPLES = 50
+PROCESSES = ("tools.sim.simd", "hardware.cand", "selfdrive.car.card")
 
 
-def start(module: str, log_dir) -> subprocess.Popen:
-  env = {**subprocess_env(), "LP_CAN": "sim", "LP_CAR_PLATFORM": C.SIM_PLATFORM}
+def start(module: str, log_dir, env: dict[str, str]) -> subprocess.Popen:
+  env = {**subprocess_env(), "LP_CAN": "sim", **env}
   log = open(log_dir / f"{module.rsplit('.', 1)[-1]}.log", "wb")  # noqa: SIM115 -- closed with the process
   return subprocess.Popen([sys.executable, "-m", module], env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 @pytest.fixture
-def car(tmp_path):
+def car_env() -> dict[str, str]:
+  """What a test adds to the processes' environment (parametrize it)."""
+  return {}
+
+
+@pytest.fixture
+def car(tmp_path, car_env):
   Params().put("SimSeed", SEED)
-  procs = {m: start(m, tmp_path) for m in ("tools.sim.simd", "hardware.cand", "selfdrive.car.card")}
+  procs = {m: start(m, tmp_path, car_env) for m in PROCESSES}
   yield procs
   for p in procs.values():
     p.terminate()
@@ -56,24 +70,27 @@ def test_sim_cand_card(car, tmp_path):
     pm.send("carControl", msg)
 
   while phase != "done":
-    assert time.monotonic() < deadline, f"stuck in {phase}; logs in {tmp_path}"
+    assert time.monotonic() < deadline, f"stuck in {phase} ({len(speed_err)} samples); logs in {tmp_path}"
     for name, p in car.items():
       assert p.poll() is None, f"{name} died; see {tmp_path}"
     control(phase == "steer", 0.6 if phase == "steer" else 0.0)
     sm.update(10)
     cs, ss = sm["carState"], sm["simState"]
-    if sm.updated["simState"] and sm.seen["carState"] and cs.canValid and sm.valid["carState"]:
+    fresh = cs.cumLagMs < FRESH_MS
+    if sm.updated["simState"] and sm.seen["carState"] and cs.canValid and sm.valid["carState"] and fresh:
       # the carState parsed from the CAN of this very frame arrives within a few ms: compare at the next update
       speed_err.append(abs(cs.vEgo - ss.truth.speed) / max(ss.truth.speed, 1.0))
       angle_err.append(abs(cs.steeringAngleDeg - ss.truth.steeringAngleDeg))
     allowed = len(sm["pandaStates"]) and sm["pandaStates"][0].controlsAllowed
     now = time.monotonic()
-    if phase == "wait_engaged" and allowed and ss.driver.cruiseEngaged and not ss.driver.overriding:
+    hands_off = allowed and ss.driver.cruiseEngaged and not ss.driver.overriding
+    if phase == "wait_engaged" and hands_off and len(speed_err) > MIN_SAMPLES:
       phase, phase_t, angle_before = "steer", now, ss.truth.steeringAngleDeg
+    elif phase == "steer" and not hands_off:
+      phase = "wait_engaged"  # the driver took over (or the car let go) meanwhile: steer again once handed back
     elif phase == "steer" and now - phase_t > 1.5:
       phase, yaw_after, angle_after = "done", ss.truth.yawRate, ss.truth.steeringAngleDeg
 
-  assert len(speed_err) > 50
   assert np.max(speed_err) < 0.01, f"vEgo off by {np.max(speed_err):.2%} of the true speed"
   assert np.max(angle_err) < 0.5, f"steering angle off by {np.max(angle_err):.2f} deg"
   assert angle_after - angle_before > 3.0, "a left torque command must turn the wheel left"
@@ -99,3 +116,50 @@ def test_sim_cand_card(car, tmp_path):
     sm.update(10)
   assert sm["pandaStates"][0].safetyTxBlocked > blocked_before + 10
   assert sm["pandaStates"][0].canTxCount == sent_before, "a blocked frame reached the car"
+
+
+def wait_for_car_params(car, sm: messaging.SubMaster, log_dir, timeout_s: float = 30):
+  """card's first carParams, and the safety modes cand reported meanwhile."""
+  deadline = time.monotonic() + timeout_s
+  modes = set()
+  while not sm.seen["carParams"]:
+    assert time.monotonic() < deadline, f"no carParams; logs in {log_dir}"
+    for name, p in car.items():
+      assert p.poll() is None, f"{name} died; see {log_dir}"
+    sm.update(50)
+    if sm.updated["pandaStates"]:
+      modes.add(sm["pandaStates"][0].safetyModel)
+  return sm["carParams"], modes
+
+
+def test_card_identifies_the_car_by_its_firmware(car, tmp_path):
+  sm = messaging.SubMaster(["carParams", "carState", "pandaStates"])
+  cp, modes = wait_for_car_params(car, sm, tmp_path)
+  assert modes == {ELM327}, "before the car is known cand lets out diagnostic frames only"
+  assert (cp.carFingerprint, str(cp.fingerprintSource), cp.dashcamOnly) == (C.SIM_PLATFORM, "fw", False)
+  expected = {(fw.ecu, fw.address, fw.sub_address or 0, fw.version) for fw in platform_info.firmware(C.SIM_PLATFORM)}
+  assert {(fw.ecu, fw.address, fw.subAddress, fw.fwVersion) for fw in cp.carFw} == expected
+  log = (tmp_path / "card.log").read_text()
+  assert "card: identified by its firmware query" in log and f"exact match {C.SIM_PLATFORM}" in log, log
+
+  deadline = time.monotonic() + 10
+  while not (sm.valid["carState"] and sm["carState"].canValid and len(sm["pandaStates"]) and
+             sm["pandaStates"][0].safetyModel == cp.safetyConfigs[0].safetyModel):
+    assert time.monotonic() < deadline, f"carState never valid or cand never in the car's mode; logs in {tmp_path}"
+    sm.update(50)
+
+
+@pytest.mark.parametrize("car_env", [{NO_UDS_ENV: "1"}])
+def test_card_without_firmware_answers_cannot_tell_the_tss2_toyotas_apart(car, tmp_path):
+  sm = messaging.SubMaster(["carParams", "carState", "pandaStates"])
+  cp, _ = wait_for_car_params(car, sm, tmp_path)
+  assert cp.dashcamOnly and cp.brand == "unrecognized" and len(cp.carFw) == 0
+  log = (tmp_path / "card.log").read_text()
+  assert "card: car not recognized: firmware query" in log and "no firmware versions read" in log, log
+  assert "the log cannot tell them apart" in log and C.SIM_PLATFORM in log, log
+
+  deadline = time.monotonic() + 10
+  while not (sm.updated["carState"] and len(sm["pandaStates"]) and sm["pandaStates"][0].safetyModel == SILENT):
+    assert time.monotonic() < deadline, f"cand never went SILENT for the unrecognized car; logs in {tmp_path}"
+    sm.update(50)
+  assert not sm.valid["carState"]

@@ -5,9 +5,11 @@ import sys
 from selfdrive.common.errors import UserError
 from tools.bench import cli as bench_cli
 from tools.can import cli as can_cli
+from tools.replay import cli as replay_cli
 from tools.sim import cli as sim_cli
 
-COMMANDS = (sim_cli.register, can_cli.register, bench_cli.register)
+COMMANDS = (sim_cli.register, can_cli.register, bench_cli.register, replay_cli.register_replay,
+            replay_cli.register_import, replay_cli.register_process_replay)
 
 DESCRIPTION = """\
 localpilot sees the road through a camera, runs a neural network with tinygrad, plans, and steers, brakes
@@ -16,6 +18,8 @@ and accelerates over CAN, all on this machine. Until a car is plugged in, the ca
   localpilot sim                 the whole stack driving in the simulator
   localpilot can decode LOG      decode a recorded CAN log (candump or BLF) into carState, per 10 ms
   localpilot bench messaging     measure the message bus and shared-memory frames
+  localpilot replay ROUTE        republish a recorded drive into the stack
+  localpilot import LOG --out D  turn a candump or BLF CAN recording into a route
 
 Run `localpilot COMMAND --help` for each command's manual.
 """

@@ -34,12 +34,18 @@ class MissingMessage:
 
 class CarAdapter:
   """opendbc's CarInterface for one platform. alpha_long asks for openpilot longitudinal where opendbc gates it
-  behind its alpha toggle (e.g. TSS2 cars whose radar does ACC); firmware versions are not known (empty)."""
-  def __init__(self, platform: str, fingerprint: Fingerprint | None = None, alpha_long: bool = False):
+  behind its alpha toggle (e.g. TSS2 cars whose radar does ACC). car_fw: the firmware versions read from the car
+  (none when it was not asked); source: how the platform was told (CarParams.FingerprintSource); fuzzy: by opendbc's
+  fuzzy firmware match. carParams records them as opendbc's car_helpers does."""
+  def __init__(self, platform: str, fingerprint: Fingerprint | None = None, alpha_long: bool = False,
+               car_fw: Sequence[CarParams.CarFw] = (), source: str = "can", fuzzy: bool = False):
     self.platform = check_platform(platform)
     ci_cls = interfaces[self.platform]
-    self.car_params: CarParams = ci_cls.get_params(self.platform, fingerprint or gen_empty_fingerprint(), [],
-                                                   alpha_long, False, False)
+    self.car_params: CarParams = ci_cls.get_params(self.platform, fingerprint or gen_empty_fingerprint(),
+                                                   list(car_fw), alpha_long, False, False)
+    self.car_params.carFw = list(car_fw)
+    self.car_params.fingerprintSource = source
+    self.car_params.fuzzyFingerprint = fuzzy
     self._ci = ci_cls(self.car_params)
     self._ci.update([(0, [])])  # opendbc's parsers subscribe on CarState's first read: else cycle one's frames are lost
 

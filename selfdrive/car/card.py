@@ -1,19 +1,22 @@
 """card: the stack's one link to the car. Identifies it, publishes carParams, turns every `can` message into a
 carState (100 Hz) and the latest carControl into `sendcan` through opendbc's CarInterface and CarController.
 
-The car is named by $LP_CAR_PLATFORM when set (the simulator names its car; a user whose car fingerprinting
-cannot tell apart names it too); otherwise it is told from the first seconds of CAN (passive fingerprint).
-An unrecognized car gets dashcam-only carParams: the safety model stays SILENT.
+The car is named by $LP_CAR_PLATFORM when set (a user whose car cannot be told apart names it); otherwise its ECUs
+are asked for their firmware versions (opendbc's query, through cand's diagnostic-only ELM327 mode) and, when those
+match no single platform, it is told from the first seconds of CAN (passive fingerprint).
+An unrecognized car gets dashcam-only carParams: the safety model goes SILENT.
 """
 import os
 import sys
 
 from cereal import messaging
 from cereal.clock import mono_time
+from cereal.messaging import lockstep
 from hardware.can.frame import CanFrame
+from selfdrive.car import fw_query
 from selfdrive.car.adapter import CarAdapter
 from selfdrive.car.convert import fill_actuators, fill_car_params, fill_car_state, to_opendbc_car_control
-from selfdrive.car.fingerprinting import FINGERPRINT_S, CarMatch, check_platform, fingerprint
+from selfdrive.car.fingerprinting import FINGERPRINT_S, CarMatch, check_platform, collect_fingerprint, fingerprint
 from selfdrive.common.errors import UserError
 from selfdrive.common.params import Params
 from selfdrive.common.process import exit_on_sigterm
@@ -23,25 +26,41 @@ CAN_TIMEOUT_MS = 100
 PLATFORM_ENV = "LP_CAR_PLATFORM"
 
 
+def frames_of(can) -> list[CanFrame]:
+  return [CanFrame(f.address, f.dat, f.src) for f in can]
+
+
 def can_frames(data: bytes) -> tuple[int, list[CanFrame]]:
   msg = messaging.log_from_bytes(data)
-  return msg.logMonoTime, [CanFrame(f.address, f.dat, f.src) for f in msg.can]
+  return msg.logMonoTime, frames_of(msg.can)
 
 
-def identify(can_sock) -> tuple[CarAdapter | None, list[tuple[int, list[CanFrame]]], str]:
-  """The adapter for this car (None when unrecognized), the CAN seen meanwhile, and how the car was named."""
+def identify(can_sock, pm: messaging.PubMaster) -> tuple[CarAdapter | None, list[tuple[int, list[CanFrame]]], str]:
+  """The adapter for this car (None when unrecognized), the CAN seen meanwhile, and how the car was named: by
+  $LP_CAR_PLATFORM, else by its firmware versions, else by the passive fingerprint of its first seconds of CAN."""
   override = os.environ.get(PLATFORM_ENV)
   if override:
-    return CarAdapter(check_platform(override)), [], f"platform {override} from ${PLATFORM_ENV}"
-  seen: list[tuple[int, list[CanFrame]]] = []
-  while not seen or seen[-1][0] - seen[0][0] < FINGERPRINT_S * 1e9:
+    return CarAdapter(check_platform(override), source="fixed"), [], f"platform {override} from ${PLATFORM_ENV}"
+  if can_sock is None:
+    raise UserError(f"under process replay card does not fingerprint: name the car in ${PLATFORM_ENV}")
+  link = fw_query.CanLink(can_sock, pm)
+  link.settle()
+  fw = fw_query.query(link.recv, link.send)
+  seen = [can_frames(data) for data in link.received]
+  first = next(t for t, batch in seen if batch)  # the car's first frames: settle() waited for them
+  while seen[-1][0] - first < FINGERPRINT_S * 1e9:
     if can_sock.poll(CAN_TIMEOUT_MS):
       seen.append(can_frames(can_sock.recv()))
-  result = fingerprint((t, f) for t, frames in seen for f in frames)
+  frames = [(t, f) for t, batch in seen for f in batch]
+  if fw.platform is not None:
+    adapter = CarAdapter(fw.platform, collect_fingerprint(frames), car_fw=fw.car_fw, source="fw", fuzzy=not fw.exact)
+    return adapter, seen, f"identified by its {fw}"
+  result = fingerprint(frames)
   if isinstance(result, CarMatch):
-    how = f"fingerprinted as {result.platform} ({result.source})"
-    return CarAdapter(result.platform, result.fingerprint), seen, how
-  return None, seen, f"car not recognized: {result.reason}"
+    how = f"fingerprinted as {result.platform} ({result.source}) after the {fw}"
+    return CarAdapter(result.platform, result.fingerprint, car_fw=fw.car_fw), seen, how
+  how = f"car not recognized: {fw}; passive fingerprint: {result.reason}; dashcam only (${PLATFORM_ENV} names a car)"
+  return None, seen, how
 
 
 def publish_car_params(pm: messaging.PubMaster, adapter: CarAdapter | None, params: Params) -> None:
@@ -56,10 +75,10 @@ def publish_car_params(pm: messaging.PubMaster, adapter: CarAdapter | None, para
 
 
 class Card:
-  def __init__(self, adapter: CarAdapter | None, pm: messaging.PubMaster):
+  def __init__(self, adapter: CarAdapter | None, pm: messaging.PubMaster, sm: messaging.SubMaster | None = None):
     self.adapter = adapter
     self.pm = pm
-    self.sm = messaging.SubMaster(["carControl"])
+    self.sm = sm or messaging.SubMaster(["carControl"])
 
   def update(self, t_ns: int, frames: list[CanFrame]) -> None:
     msg = messaging.new_message("carState")
@@ -72,8 +91,8 @@ class Card:
     self.pm.send("carState", msg)
 
   def control(self) -> None:
-    """Apply the latest carControl, as long as controlsd is alive (else nothing is sent, as on a real car)."""
-    self.sm.update(0)
+    """Apply the latest carControl (self.sm updated by the caller), as long as controlsd is alive (else nothing is
+    sent, as on a real car)."""
     if self.adapter is not None and self.sm.alive["carControl"]:
       self.apply(self.sm["carControl"])
 
@@ -94,27 +113,36 @@ def main() -> int:
   exit_on_sigterm()
   params = Params()
   pm = messaging.PubMaster(["carState", "carParams", "carOutput", "sendcan"])
-  can_sock = messaging.sub_sock("can")
+  # Live, every `can` message is drained from a plain socket (a SubMaster keeps only the latest). Under lock-step
+  # replay each step carries exactly one `can` message, so the SubMaster's one update per step brings it.
+  replay = lockstep.link() is not None
+  sm = messaging.SubMaster(["can", "carControl"] if replay else ["carControl"])
+  can_sock = None if replay else messaging.sub_sock("can")
   try:
-    adapter, seen, how = identify(can_sock)
+    adapter, seen, how = identify(can_sock, pm)
   except UserError as e:
     print(f"card: error: {e}", file=sys.stderr)
     return 2
   print(f"card: {how}", flush=True)
-  publish_car_params(pm, adapter, params)
-  last_params = mono_time()
-  card = Card(adapter, pm)
+  card = Card(adapter, pm, sm)
   for t, frames in seen:
     card.update(t, frames)
+  next_params = 0  # carParams goes out in the loop, on the clock of the messages (replay drives it)
   while True:
-    if not can_sock.poll(CAN_TIMEOUT_MS):
+    if can_sock is None:
+      sm.update()
+      batch = [(sm.logMonoTime["can"], frames_of(sm["can"]))] if sm.updated["can"] else []
+    elif can_sock.poll(CAN_TIMEOUT_MS):
+      batch = [can_frames(data) for data in messaging.drain_sock_raw(can_sock)]
+      sm.update(0)
+    else:
       continue
-    for data in messaging.drain_sock_raw(can_sock):
-      card.update(*can_frames(data))
+    for t, frames in batch:
+      card.update(t, frames)
     card.control()
-    if mono_time() - last_params > CAR_PARAMS_PERIOD_S * 1e9:
+    if mono_time() >= next_params:
       publish_car_params(pm, adapter, params)
-      last_params = mono_time()
+      next_params = mono_time() + int(CAR_PARAMS_PERIOD_S * 1e9)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ CAR_PARAMS_SCALARS = (
   "stopAccel", "stoppingDecelRate", "startAccel", "radarUnavailable", "carVin", "maxLateralAccel",
   "alphaLongitudinalAvailable", "notCar", "dashcamOnly",
 )
+CAR_FW_FIELDS = ("fwVersion", "address", "subAddress", "brand", "bus", "logging", "obdMultiplexing")
 TORQUE_TUNING_FIELDS = ("latAccelFactor", "latAccelOffset", "friction", "steeringAngleDeadzoneDeg")
 
 
@@ -68,6 +69,11 @@ def fill_car_params(out, cp: CarParams) -> None:
   for name in CAR_PARAMS_SCALARS:
     setattr(out, name, getattr(cp, name))
   out.fingerprintSource = str(cp.fingerprintSource)
+  car_fw = out.init("carFw", len(cp.carFw))
+  for dst, src in zip(car_fw, cp.carFw, strict=True):
+    for name in CAR_FW_FIELDS:
+      setattr(dst, name, getattr(src, name))
+    dst.ecu, dst.request = str(src.ecu), list(src.request)
   out.steerControlType = str(cp.steerControlType)
   configs = out.init("safetyConfigs", len(cp.safetyConfigs))
   for dst, src in zip(configs, cp.safetyConfigs, strict=True):

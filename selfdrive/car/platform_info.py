@@ -1,5 +1,6 @@
 """Facts about a car platform for code outside selfdrive/car (the simulator's car ECUs), read from opendbc.car so
-that nothing copies its tables: DBC names, what CarState reads, fingerprints, steering and accel limits, safety.
+that nothing copies its tables: DBC names, what CarState reads, fingerprints, firmware versions and how they are
+asked for, steering and accel limits, safety.
 
 All are for CarParams as opendbc builds them without firmware versions or a fingerprint and without the alpha
 longitudinal toggle, which is what card gets for a car named on the command line.
@@ -9,8 +10,11 @@ import importlib
 from dataclasses import dataclass
 
 from opendbc.car.car_helpers import interfaces
+from opendbc.car.fw_query_definitions import ECU_NAME
+from opendbc.car.fw_versions import FW_QUERY_CONFIGS, VERSIONS
 from opendbc.car.interfaces import get_interface_attr
 from opendbc.car.structs import CarParams
+from opendbc.car.uds import get_rx_addr_for_tx_addr
 
 from selfdrive.car.fingerprinting import check_platform
 
@@ -31,6 +35,19 @@ class SafetyConfig:
   model: str        # panda safety model name (CarParams.SafetyModel)
   model_id: int
   param: int
+
+
+@dataclass(frozen=True)
+class EcuFirmware:
+  """One ECU as opendbc's firmware query meets it: where it is asked, the one query it answers and its version."""
+  ecu: str                      # CarParams.Ecu name: "engine", "abs", "fwdCamera", ...
+  address: int                  # the tester's requests arrive here ...
+  response_address: int         # ... and the ECU answers here
+  sub_address: int | None       # extended addressing: the first byte of every frame, both ways (Toyota's 0x750)
+  bus: int
+  requests: tuple[bytes, ...]   # the query's requests in order, each answered by ...
+  responses: tuple[bytes, ...]  # ... its response; the version follows the last one
+  version: bytes
 
 
 @functools.cache
@@ -72,6 +89,19 @@ def can_fingerprint(platform: str) -> Fingerprint:
   if legacy:
     finger.setdefault(0, {}).update(legacy[0])
   return finger
+
+
+def firmware(platform: str) -> tuple[EcuFirmware, ...]:
+  """The platform's ECUs in opendbc's FW_VERSIONS, each with the first version listed for it (a real one), answering
+  the first of its brand's query requests that asks that kind of ECU: a Toyota's engine answers the OBD request,
+  its ABS, EPS, radar and camera the KWP one. Empty for a platform opendbc keeps no versions for."""
+  config = FW_QUERY_CONFIGS[brand(platform)]
+  out = []
+  for (ecu, address, sub_address), versions in VERSIONS[brand(platform)].get(platform, {}).items():
+    r = next(r for r in config.requests if not r.logging and (not r.whitelist_ecus or ecu in r.whitelist_ecus))
+    out.append(EcuFirmware(ECU_NAME[ecu], address, get_rx_addr_for_tx_addr(address, r.rx_offset), sub_address, r.bus,
+                           tuple(r.request), tuple(r.response), versions[0]))
+  return tuple(out)
 
 
 def openpilot_longitudinal(platform: str) -> bool:

@@ -29,4 +29,5 @@ PROCESSES: tuple[ProcessConfig, ...] = (
   ProcessConfig("simd", "tools.sim.simd", RunWhen.ALWAYS, flag="sim"),
   ProcessConfig("card", "selfdrive.car.card", RunWhen.ONROAD),
   ProcessConfig("camerad", "selfdrive.camerad.camerad", RunWhen.ONROAD),
+  ProcessConfig("loggerd", "selfdrive.loggerd.loggerd", RunWhen.ONROAD),
 )

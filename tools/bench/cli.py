@@ -17,6 +17,8 @@ BENCHMARKS: dict[str, Benchmark] = {
                          "pub/sub latency against bare pyzmq; VisionIPC frames against zmq copies", 12.0),
   "car": Benchmark("tools.bench.car", "card's 100 Hz cycle against a bare opendbc CANParser; cand's safety cost",
                    20.0),
+  "replay": Benchmark("tools.bench.replay", "process replay in multiples of real time; loggerd's CPU recording",
+                      20.0),
 }
 
 

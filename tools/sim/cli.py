@@ -9,7 +9,6 @@ import time
 
 from cereal import messaging
 from selfdrive.common.params import Params
-from tools.sim import constants as C
 
 STATUS_PERIOD_S = 1.0
 STOP_TIMEOUT_S = 15.0
@@ -29,11 +28,11 @@ def _status_line(sm: messaging.SubMaster, elapsed_s: float) -> str:
 
 
 def sim_env() -> dict[str, str]:
-  """The stack's environment in the simulator: its CAN adapter, camera and car are the simulator's."""
+  """The stack's environment in the simulator: its CAN adapter and camera are the simulator's. The car is not named:
+  card identifies it by its ECUs' firmware versions, as it does a real one."""
   from hardware.can.interfaces import CAN_ENV  # imported here: they pull in opendbc and OpenCV, slow for --help
   from selfdrive.camerad.sources import CAMERA_ENV
-  from selfdrive.car.card import PLATFORM_ENV
-  return {**os.environ, CAN_ENV: "sim", CAMERA_ENV: "sim", PLATFORM_ENV: C.SIM_PLATFORM}
+  return {**os.environ, CAN_ENV: "sim", CAMERA_ENV: "sim"}
 
 
 def run(args: argparse.Namespace) -> int:

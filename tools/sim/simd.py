@@ -18,6 +18,7 @@ from tools.sim.vehicle import Controls, Gear
 from tools.sim.world import GroundTruth, World, WorldConfig
 
 DRIVER_ENV = "LP_SIM_DRIVER"
+NO_UDS_ENV = "LP_SIM_ECU_NO_UDS"  # "1": the car's ECUs ignore diagnostic requests, as a car that never answers
 GEARS = {Gear.DRIVE: "D", Gear.PARK: "P"}
 
 
@@ -61,7 +62,7 @@ def main() -> int:
   seed = Params().get("SimSeed")
   mode = DriverMode(os.environ.get(DRIVER_ENV, DriverMode.ENGAGE.value))
   world = World(seed, WorldConfig())
-  ecu = ToyotaEcu(C.SIM_PLATFORM)
+  ecu = ToyotaEcu(C.SIM_PLATFORM, diagnostics=os.environ.get(NO_UDS_ENV) != "1")
   driver = ScriptedDriver(mode)
   port = SimCarPort()
   pm = messaging.PubMaster(["simState"])

@@ -16,6 +16,7 @@ from selfdrive.car import platform_info
 from tools.sim.constants import EPS_MAX_NM, SIM_PLATFORM, STANDSTILL_SPEED
 from tools.sim.ecu.bus import MS, DbcCodec, Periodic, Schedule
 from tools.sim.ecu.interface import CarCommands, CarTruth, DriverInputs
+from tools.sim.ecu.uds import Diagnostics
 
 KPH_TO_MS = 1 / 3.6
 
@@ -68,9 +69,9 @@ class StackCommands:
 
 class ToyotaEcu:
   """The car's side of CAN for one Toyota platform: step() every 10 ms gives the frames due, receive() takes the
-  stack's frames, commands is what the actuators do."""
+  stack's frames, commands is what the actuators do. With diagnostics its ECUs answer opendbc's firmware query."""
 
-  def __init__(self, platform: str = SIM_PLATFORM):
+  def __init__(self, platform: str = SIM_PLATFORM, diagnostics: bool = True):
     if platform_info.brand(platform) != "toyota" or platform_info.angle_steering(platform):
       raise ValueError(f"{platform}: the simulated Toyota ECU models torque-steered (LKA) Toyotas only")
     self.platform = platform
@@ -85,6 +86,7 @@ class ToyotaEcu:
     finger = platform_info.can_fingerprint(platform)
     self.fingerprint_sizes = {(bus, a): n for bus, msgs in finger.items() for a, n in msgs.items()}
     self.schedule = Schedule(self._periodic(finger))
+    self.diagnostics = Diagnostics(platform_info.firmware(platform) if diagnostics else ())
     self.fill = {
       "STEER_ANGLE_SENSOR": self._steer_angle_sensor, "WHEEL_SPEEDS": self._wheel_speeds,
       "STEER_TORQUE_SENSOR": self._steer_torque_sensor, "BRAKE_MODULE": self._brake_module,
@@ -158,9 +160,10 @@ class ToyotaEcu:
     if blinkers != self.prev_blinkers:
       self.schedule.send_now("BLINKERS_STATE", t_ns)
       self.prev_blinkers = blinkers
-    return [self._frame(e) for e in self.schedule.due(t_ns)]
+    return [self._frame(e) for e in self.schedule.due(t_ns)] + self.diagnostics.step(t_ns)
 
   def receive(self, frames: list[CanFrame]) -> None:
+    self.diagnostics.receive(frames, self.t)
     for f in frames:
       if f.bus != 0:
         continue

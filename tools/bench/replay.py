@@ -1,0 +1,149 @@
+"""Recording and replay: process replay speed, and loggerd's CPU while it records the whole stack.
+
+replay_x: seconds of the reference drive (tests/process_replay/drives/) replayed per wall second, each process of
+CONFIGS in lock-step after its start-up; the processes run side by side (one per core), so replay_x is the drive
+time all of them covered over the wall time that took. Beside it, a process that does nothing but answer its
+steps measures the lock-step round trip itself (`lockstep_step_us`).
+
+loggerd_cpu_pct: loggerd's CPU (its message loop and zmq's threads, not the video encoder thread) in percent of a
+core, while the simulator's whole stack runs and loggerd records it with video; video_cpu_pct is the encoder.
+
+  python -m tools.bench.replay [seconds]
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from cereal import messaging
+from cereal.messaging.lockstep import LOCKSTEP_ENV, LockstepHarness
+from selfdrive.loggerd import config as loggerd_config
+from selfdrive.loggerd.video import THREAD_NAME
+from selfdrive.manager.process_config import PROCESSES
+from tools.lib.logreader import LogReader
+from tools.replay.process_replay import CONFIGS, replay
+
+DRIVE = Path(__file__).resolve().parents[2] / "tests" / "process_replay" / "drives" / "sim.rlog.zst"
+ECHO_STEPS = 2000
+START_TIMEOUT_S = 60.0
+ECHO = """
+from cereal import messaging
+sm, pm = messaging.SubMaster(["can"]), messaging.PubMaster(["carState"])
+while True:
+  sm.update()
+  pm.send("carState", messaging.new_message("carState"))
+"""
+
+
+def lockstep_step_us() -> float:
+  name = f"bench-echo-{uuid.uuid4().hex[:8]}"
+  harness = LockstepHarness(name)
+  proc = subprocess.Popen([sys.executable, "-c", ECHO], env={**os.environ, LOCKSTEP_ENV: name})
+  data = messaging.new_message("can", 5).to_bytes()
+  try:
+    harness.step(0, [data])
+    t = time.perf_counter()
+    for i in range(ECHO_STEPS):
+      harness.step(i * 10_000_000, [data])
+    elapsed = time.perf_counter() - t
+    harness.finish()
+    proc.wait(10)
+  finally:
+    harness.close()
+  return 1e6 * elapsed / ECHO_STEPS
+
+
+def replay_speed(seconds: float) -> dict:
+  """Replay every config over the reference drive, two at a time, again and again until `seconds` have passed."""
+  drive = list(LogReader(DRIVE).messages())
+  per = {name: [0.0, 0.0, 0] for name in CONFIGS}  # drive seconds, run seconds, steps
+  drive_s = wall_s = 0.0
+  t0 = time.perf_counter()
+  with ThreadPoolExecutor(max_workers=2) as pool:
+    while time.perf_counter() - t0 < seconds or not drive_s:
+      t = time.perf_counter()
+      results = dict(zip(CONFIGS, pool.map(lambda cfg: replay(cfg, drive), CONFIGS.values()), strict=True))
+      wall_s += time.perf_counter() - t - max(r.startup_s for r in results.values())
+      for name, r in results.items():
+        per[name][0] += r.drive_s
+        per[name][1] += r.run_s
+        per[name][2] += r.steps
+        drive_s += r.drive_s
+  figures: dict = {"replay_x": round(drive_s / wall_s, 1)}
+  for name, (d, run, n) in per.items():
+    figures[f"replay_x_{name}"] = round(d / run, 1)
+    figures[f"{name}_step_us"] = round(1e6 * run / n, 1)
+  return figures
+
+
+def _cpu_ticks(pid: int) -> tuple[int, int]:
+  """(ticks of the encoder thread, ticks of every other thread) of a process."""
+  video = other = 0
+  for task in Path(f"/proc/{pid}/task").iterdir():
+    try:
+      comm = (task / "comm").read_bytes().strip()
+      fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+      continue  # a thread that ended between the listing and the read
+    ticks = int(fields[11]) + int(fields[12])   # utime, stime
+    if comm == THREAD_NAME:
+      video += ticks
+    else:
+      other += ticks
+  return video, other
+
+
+def _bytes(root: Path) -> int:
+  return sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
+
+
+def loggerd_cpu(seconds: float) -> dict:
+  """Run the simulator's stack with loggerd for `seconds` of recording and measure loggerd's CPU."""
+  with tempfile.TemporaryDirectory(prefix="lp-bench-replay-") as tmp:
+    from tools.sim.cli import sim_env  # the simulator's environment (imports OpenCV, opendbc)
+    env = {**sim_env(), "LP_PREFIX": f"bench-{uuid.uuid4().hex[:8]}", "LP_PARAMS_DIR": f"{tmp}/params",
+           "LP_LOG_DIR": f"{tmp}/logs", loggerd_config.ROUTES_DIR_ENV: f"{tmp}/routes"}
+    os.environ.update({k: env[k] for k in ("LP_PREFIX", "LP_PARAMS_DIR")})
+    procs = [subprocess.Popen([sys.executable, "-m", "selfdrive.manager.manager", "--flag", "sim"], env=env)]
+    if "loggerd" not in {p.name for p in PROCESSES}:
+      procs.append(subprocess.Popen([sys.executable, "-m", "selfdrive.loggerd.loggerd"], env=env))
+    try:
+      sm = messaging.SubMaster(["roadCameraState", "managerState"])
+      deadline = time.monotonic() + START_TIMEOUT_S
+      while not sm.seen["roadCameraState"]:
+        if time.monotonic() > deadline:
+          raise RuntimeError(f"the simulator's stack did not come up in {START_TIMEOUT_S} s")
+        sm.update(100)
+      pid = procs[1].pid if len(procs) > 1 else next(p.pid for p in sm["managerState"].processes if p.name == "loggerd")
+      hz = os.sysconf("SC_CLK_TCK")
+      v0, o0 = _cpu_ticks(pid)
+      b0, t0 = _bytes(Path(tmp, "routes")), time.monotonic()
+      time.sleep(seconds)
+      v1, o1 = _cpu_ticks(pid)
+      b1, wall = _bytes(Path(tmp, "routes")), time.monotonic() - t0
+      sm.close()
+    finally:
+      for p in procs:
+        p.send_signal(signal.SIGINT if p is procs[0] else signal.SIGTERM)
+      for p in procs:
+        p.wait(30)
+  return {"loggerd_cpu_pct": round(100 * (o1 - o0) / hz / wall, 1),
+          "video_cpu_pct": round(100 * (v1 - v0) / hz / wall, 1),
+          "recorded_mb_per_min": round((b1 - b0) / 1e6 / wall * 60, 1)}
+
+
+def run(seconds: float = 20.0) -> dict:
+  figures = {"seconds": seconds, "lockstep_step_us": round(lockstep_step_us(), 1)}
+  figures.update(replay_speed(seconds / 2))
+  figures.update(loggerd_cpu(seconds / 2))
+  return figures
+
+
+if __name__ == "__main__":
+  print(json.dumps(run(float(sys.argv[1]) if len(sys.argv) > 1 else 20.0)))

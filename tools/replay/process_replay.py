@@ -1,0 +1,146 @@
+"""Process replay: one process, alone, in lock-step over recorded inputs; its outputs are a pure function of them.
+
+Each process is one entry of CONFIGS: which inputs it takes, which of them drives a step (every message of that
+service is one step, carrying the other inputs recorded since the step before), what it outputs, and how closely
+its outputs must match the reference (tests/process_replay/). The process runs unchanged as a child with
+$LP_LOCKSTEP set: its SubMaster.update() returns a step's inputs at the step's recorded time, PubMaster.send()
+hands the outputs back (cereal/messaging/lockstep.py).
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import zmq
+
+from cereal.messaging import log_from_bytes
+from cereal.messaging.lockstep import LOCKSTEP_ENV, LockstepError, LockstepHarness
+from cereal.services import SERVICES
+from selfdrive.car.card import PLATFORM_ENV
+from selfdrive.common.errors import UserError
+from selfdrive.common.params import PARAMS_DIR_ENV
+from tools.lib.logreader import LogMessage
+from tools.sim.constants import SIM_PLATFORM
+
+STEP_TIMEOUT_S = 20.0     # the first step includes the process's start-up (imports)
+CONNECT_POLL_MS = 100
+EXIT_TIMEOUT_S = 10.0
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+  name: str
+  module: str                                   # run as `python -m module`
+  inputs: tuple[str, ...]
+  outputs: tuple[str, ...]
+  step_on: str                                  # one step per message of this input
+  tolerance: dict[str, float] = field(default_factory=dict)  # "service.field.path" → allowed |ref - new|
+  env: dict[str, str] = field(default_factory=dict)          # for the reference drives (the simulator's car)
+
+  def __post_init__(self):
+    for s in (*self.inputs, *self.outputs):
+      if s not in SERVICES:
+        raise ValueError(f"{self.name}: unknown service {s!r}")
+    if self.step_on not in self.inputs:
+      raise ValueError(f"{self.name}: steps on {self.step_on!r}, which is not among its inputs")
+
+
+CONFIGS: dict[str, ReplayConfig] = {c.name: c for c in (
+  ReplayConfig("card", "selfdrive.car.card", inputs=("can", "carControl"),
+               outputs=("carState", "carParams", "sendcan", "carOutput"), step_on="can",
+               env={PLATFORM_ENV: SIM_PLATFORM}),
+)}
+
+
+def steps(cfg: ReplayConfig, msgs: Iterable[LogMessage]) -> list[tuple[int, list[bytes]]]:
+  """(time, inputs) of each step: the other inputs since the previous step, then the step's own message."""
+  out, pending = [], []
+  for m in sorted((m for m in msgs if m.which in cfg.inputs), key=lambda m: m.logMonoTime):
+    pending.append(m.data)
+    if m.which == cfg.step_on:
+      out.append((m.logMonoTime, pending))
+      pending = []
+  if not out:
+    raise UserError(f"{cfg.name}: the log has no {cfg.step_on} messages to step on")
+  return out
+
+
+def _first_step(harness: LockstepHarness, proc: subprocess.Popen, t: int, inputs: list[bytes]) -> list[bytes]:
+  """The first step, once the process has connected; a process that dies first fails at once."""
+  deadline = time.monotonic() + STEP_TIMEOUT_S
+  while True:
+    try:
+      return harness.step(t, inputs)
+    except zmq.Again:  # not connected yet: nothing was sent
+      if proc.poll() is not None:
+        raise LockstepError(f"it exited with {proc.returncode} before its first step") from None
+      if time.monotonic() > deadline:
+        raise LockstepError(f"it did not connect within {STEP_TIMEOUT_S} s") from None
+
+
+def _message(data: bytes) -> LogMessage:
+  ev = log_from_bytes(data)
+  return LogMessage(ev.which(), ev.logMonoTime, data, ev)
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+  outputs: list[LogMessage]
+  steps: int
+  drive_s: float       # recorded time the steps span
+  startup_s: float     # until the process answered its first step (imports, set-up)
+  run_s: float         # the other steps
+
+  @property
+  def realtime_x(self) -> float:
+    return self.drive_s / self.run_s if self.run_s > 0 else float("inf")
+
+
+def replay(cfg: ReplayConfig, msgs: Iterable[LogMessage], env: dict[str, str] | None = None) -> ReplayResult:
+  """Run the process over the recorded inputs. LockstepError says where and how it failed."""
+  plan = steps(cfg, msgs)
+  link = f"lockstep-{cfg.name}-{uuid.uuid4().hex[:8]}"
+  harness = LockstepHarness(link, STEP_TIMEOUT_S)
+  harness.sock.setsockopt(zmq.SNDTIMEO, CONNECT_POLL_MS)  # a PAIR send waits for its peer to connect
+  with tempfile.TemporaryDirectory(prefix=f"lp-replay-{cfg.name}-") as tmp:
+    child_env = {**os.environ, **cfg.env, **(env or {}), LOCKSTEP_ENV: link, PARAMS_DIR_ENV: str(Path(tmp) / "params"),
+                 "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
+    log = Path(tmp) / "process.log"
+    with open(log, "wb") as out:
+      proc = subprocess.Popen([sys.executable, "-m", cfg.module], env=child_env, stdin=subprocess.DEVNULL,
+                              stdout=out, stderr=subprocess.STDOUT)
+    published: list[bytes] = []
+    step = 0
+    t_start = t_first = time.perf_counter()
+    try:
+      for t, inputs in plan:
+        published += harness.step(t, inputs) if step else _first_step(harness, proc, t, inputs)
+        if step == 0:
+          t_first = time.perf_counter()
+        step += 1
+      t_end = time.perf_counter()
+      published += harness.finish()
+      if proc.wait(EXIT_TIMEOUT_S) != 0:
+        raise LockstepError(f"exited with {proc.returncode}")
+    except (LockstepError, subprocess.TimeoutExpired, zmq.Again) as e:
+      proc.kill()
+      proc.wait()
+      why = "it stopped taking steps" if isinstance(e, zmq.Again) else e
+      tail = log.read_text(errors="replace")[-2000:]
+      raise LockstepError(f"{cfg.name} failed at step {step} of {len(plan)}: {why}\n--- its output:\n{tail}") from None
+    finally:
+      harness.close()
+      if proc.poll() is None:  # interrupted: the process goes with us
+        proc.kill()
+        proc.wait()
+  outputs = [_message(d) for d in published]
+  stray = [o.which for o in outputs if o.which not in cfg.outputs]
+  if stray:
+    raise LockstepError(f"{cfg.name} published {sorted(set(stray))}, not among its declared outputs {cfg.outputs}")
+  return ReplayResult(outputs, len(plan), (plan[-1][0] - plan[0][0]) * 1e-9, t_first - t_start, t_end - t_first)
