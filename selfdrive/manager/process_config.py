@@ -15,9 +15,10 @@ class ProcessConfig:
   module: str                          # run as `python -m module`; the module has a main()
   when: RunWhen
   flag: str | None = None              # only when the manager runs with this flag (e.g. "sim", "ui")
+  not_flag: str | None = None          # never when it runs with this one (modeld under "oracle" perception)
 
   def should_run(self, started: bool, flags: frozenset[str]) -> bool:
-    if self.flag is not None and self.flag not in flags:
+    if (self.flag is not None and self.flag not in flags) or (self.not_flag is not None and self.not_flag in flags):
       return False
     return (self.when is RunWhen.ALWAYS or (self.when is RunWhen.ONROAD and started)
             or (self.when is RunWhen.OFFROAD and not started))
@@ -30,4 +31,9 @@ PROCESSES: tuple[ProcessConfig, ...] = (
   ProcessConfig("card", "selfdrive.car.card", RunWhen.ONROAD),
   ProcessConfig("camerad", "selfdrive.camerad.camerad", RunWhen.ONROAD),
   ProcessConfig("loggerd", "selfdrive.loggerd.loggerd", RunWhen.ONROAD),
+  ProcessConfig("plannerd", "selfdrive.controls.plannerd", RunWhen.ONROAD),
+  ProcessConfig("controlsd", "selfdrive.controls.controlsd", RunWhen.ONROAD),
+  ProcessConfig("selfdrived", "selfdrive.selfdrived.selfdrived", RunWhen.ONROAD),
+  # ground truth in place of the model, for the simulator only: `localpilot sim --perception oracle`
+  ProcessConfig("oracled", "tools.sim.oracled", RunWhen.ONROAD, flag="oracle"),
 )

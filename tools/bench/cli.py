@@ -19,6 +19,8 @@ BENCHMARKS: dict[str, Benchmark] = {
                    20.0),
   "replay": Benchmark("tools.bench.replay", "process replay in multiples of real time; loggerd's CPU recording",
                       20.0),
+  "e2e": Benchmark("tools.bench.e2e", "camera frame to the steering CAN frame it caused, the whole stack in the "
+                   "simulator", 30.0),
 }
 
 

@@ -1,0 +1,102 @@
+"""The longitudinal plan: cruise speed, curves and the model's lead into the MPC, its answer onto the published
+grid, the target acceleration for now, stop and go, and the forward-collision warning."""
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from selfdrive.controls.lib.limits import (
+  ACCEL_MIN,
+  CURVE_DECEL_MAX,
+  DT_MDL,
+  FCW_DECEL,
+  FCW_MIN_SPEED,
+  LEAD_PROB_MIN,
+  T_CONTROL,
+  accel_max,
+)
+from selfdrive.controls.lib.long_mpc import T_MPC, LeadPrediction, LongitudinalMpc, MpcProblem, SpeedLimit
+
+FCW_GAP_M = 1.0                  # the bumper gap a warning-free lead leaves at the end of braking
+FCW_DECELS = np.linspace(0.0, -10.0, 41)
+FCW_T = np.linspace(0.0, 10.0, 101)      # s: the warning checks the lead's predicted motion this finely
+FCW_PLANS = 2                    # consecutive plans that must agree before the warning sounds
+FCW_HOLD_S = 1.5                 # ... and then it stays on at least this long
+STOP_LOOKAHEAD_S = 1.0           # the plan must stay stopped this long after the actuator delay to call a stop
+
+
+@dataclass(frozen=True)
+class Lead:
+  gap: float       # m from the ego's front bumper to the lead's rear
+  v: float
+  a: float
+
+
+def model_lead(leads: np.ndarray) -> Lead | None:
+  """The model's lead now (row 0 of modelV2.leads: x, y, v, a, prob, xStd; x is the bumper gap)."""
+  x, _, v, a, prob, _ = (float(f) for f in leads[0])
+  return Lead(x, max(v, 0.0), a) if prob >= LEAD_PROB_MIN else None
+
+
+def required_decel(v_ego: float, lead: LeadPrediction) -> float:
+  """The mildest constant deceleration that keeps FCW_GAP_M to the lead all along its predicted motion (at FCW_T)."""
+  a = FCW_DECELS[:, None]
+  stop_t = np.where(a < 0, v_ego / np.maximum(-a, 1e-9), np.inf)
+  tt = np.minimum(FCW_T[None, :], stop_t)
+  s = v_ego * tt + 0.5 * a * tt * tt
+  ok = np.all(lead.s[None, :] - s >= FCW_GAP_M, axis=1)
+  return float(FCW_DECELS[np.argmax(ok)]) if ok.any() else float(FCW_DECELS[-1])
+
+
+@dataclass(frozen=True)
+class LongPlan:
+  speeds: np.ndarray       # at T_CONTROL
+  accels: np.ndarray
+  jerks: np.ndarray
+  a_target: float          # what to command now (the plan after the actuator delay)
+  should_stop: bool
+  has_lead: bool
+  following: bool          # the lead, not the cruise speed, shapes the plan
+  fcw: bool
+  v_cruise: float
+  solve_time: float        # s
+
+
+class LongitudinalPlanner:
+  def __init__(self, actuator_delay: float, v_stopping: float):
+    self.delay = actuator_delay
+    self.v_stopping = v_stopping
+    self.mpc = LongitudinalMpc()
+    self.a = np.zeros_like(T_MPC)       # the last plan's accelerations, for the next plan's start
+    self.fcw_count = 0
+    self.fcw_until = 0.0
+    self.t = 0.0
+
+  def update(self, v_ego: float, a_ego: float, v_cruise: float, lead: Lead | None, limit: SpeedLimit,
+             t_follow: float, long_active: bool) -> LongPlan:
+    self.t += DT_MDL
+    if long_active:
+      a0 = float(np.interp(DT_MDL, T_MPC, self.a))
+      self.mpc.warm_start(DT_MDL)
+    else:   # not in control: plan from what the car does now
+      a0 = min(max(a_ego, ACCEL_MIN), accel_max(v_ego))
+      self.mpc.reset(a0)
+    pred = LeadPrediction.predict(lead.gap, lead.v, lead.a) if lead is not None else None
+    a_max = accel_max(v_ego)
+    problem = MpcProblem(v_ego, a0, ACCEL_MIN, a_max, v_cruise, a_max, t_follow, pred, limit, CURVE_DECEL_MAX)
+    t0 = time.perf_counter()
+    sol = self.mpc.solve(problem)
+    solve_time = time.perf_counter() - t0
+    self.a = sol.a
+    speeds, accels = np.interp(T_CONTROL, T_MPC, sol.v), np.interp(T_CONTROL, T_MPC, sol.a)
+    jerks = np.interp(T_CONTROL, T_MPC[:-1], sol.j)
+    a_target = float(np.interp(self.delay, T_MPC, sol.a))
+    v_soon, v_later = np.interp([self.delay, self.delay + STOP_LOOKAHEAD_S], T_MPC, sol.v)
+    should_stop = bool(v_soon < self.v_stopping and v_later < self.v_stopping)
+    warn = lead is not None and v_ego > FCW_MIN_SPEED and \
+      required_decel(v_ego, LeadPrediction.predict(lead.gap, lead.v, lead.a, FCW_T)) < FCW_DECEL
+    self.fcw_count = self.fcw_count + 1 if warn else 0
+    if self.fcw_count >= FCW_PLANS:
+      self.fcw_until = self.t + FCW_HOLD_S
+    return LongPlan(speeds, accels, jerks, a_target, should_stop, lead is not None, sol.following,
+                    self.t < self.fcw_until, v_cruise, solve_time)

@@ -1,0 +1,51 @@
+"""The geometry of the model's planned path: its curvature along the way, and the speed its curves allow.
+
+The path is modelV2.position: x forward, y right, z down, at T_IDXS. Curvature is positive to the left, as in
+carState and carControl.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from selfdrive.controls.lib.limits import CURVE_DECEL, CURVE_LATERAL_ACCEL
+
+SPACING_M = 5.0          # the path is resampled this finely before differentiating
+MIN_CURVATURE = 1e-4     # 1/m: straighter counts as straight (a 10 km radius)
+MAX_SPEED = 1e3          # m/s: what "no limit" reads as
+
+
+@dataclass(frozen=True)
+class PathCurvature:
+  s: np.ndarray          # m along the path
+  k: np.ndarray          # 1/m, positive left
+
+  def at(self, s: np.ndarray | float) -> np.ndarray:
+    return np.interp(s, self.s, self.k)
+
+
+STRAIGHT = PathCurvature(np.array([0.0, 1.0]), np.zeros(2))
+
+
+def path_curvature(position: np.ndarray) -> PathCurvature:
+  x, y = position[:, 0].astype(np.float64), -position[:, 1].astype(np.float64)   # y left
+  seg = np.hypot(np.diff(x), np.diff(y))
+  s = np.concatenate(([0.0], np.cumsum(seg)))
+  if s[-1] < 3 * SPACING_M or not np.all(np.diff(s) >= 0):
+    return STRAIGHT
+  su = np.arange(0.0, s[-1], SPACING_M)
+  xu, yu = np.interp(su, s, x), np.interp(su, s, y)
+  heading = np.unwrap(np.arctan2(np.gradient(yu, edge_order=2), np.gradient(xu, edge_order=2)))
+  k = np.gradient(heading, edge_order=2) / SPACING_M
+  k = np.convolve(np.pad(k, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
+  return PathCurvature(su, k)
+
+
+def curve_speed_limit(curv: PathCurvature) -> tuple[np.ndarray, np.ndarray]:
+  """(distance, speed): the fastest the ego may be at each point of the path to take every curve after it at
+  CURVE_LATERAL_ACCEL, braking at CURVE_DECEL in between."""
+  v = np.sqrt(CURVE_LATERAL_ACCEL / np.maximum(np.abs(curv.k), MIN_CURVATURE))
+  v = np.minimum(v, MAX_SPEED)
+  ds = np.diff(curv.s)
+  for i in range(len(v) - 2, -1, -1):
+    v[i] = min(v[i], np.sqrt(v[i + 1] ** 2 + 2 * CURVE_DECEL * ds[i]))
+  return curv.s, v

@@ -1,0 +1,93 @@
+"""plannerd: a longitudinal and a lateral plan for every model frame (20 Hz).
+
+Longitudinal: the MPC (selfdrive.controls.lib.long_mpc) over the cruise speed, the curves of the model's path and
+the model's lead, at the personality's time gap. Lateral: the model's desired curvature within ISO lateral limits,
+and the lane-change desire from the blinker and the driver's nudge.
+"""
+import sys
+import time
+
+from cereal import arrays, messaging
+from selfdrive.common.process import exit_on_sigterm
+from selfdrive.controls.lib.desire_helper import Desire, DriverInput
+from selfdrive.controls.lib.lateral_planner import LateralPlanner
+from selfdrive.controls.lib.limits import FOLLOW_TIME_GAP
+from selfdrive.controls.lib.long_mpc import SpeedLimit
+from selfdrive.controls.lib.longitudinal_planner import LongitudinalPlanner, model_lead
+from selfdrive.controls.lib.path import curve_speed_limit, path_curvature
+from selfdrive.controls.lib.vehicle_model import VehicleModel
+
+INPUTS = ["modelV2", "carState", "carParams", "selfdriveState", "liveParameters"]
+CHECKED = ["modelV2", "carState"]
+LANE_CHANGE_DESIRES = (Desire.laneChangeLeft, Desire.laneChangeRight)
+
+
+class Planner:
+  def __init__(self, cp):
+    self.cp = cp
+    self.long = LongitudinalPlanner(cp.longitudinalActuatorDelay, cp.vEgoStopping)
+    self.lat = LateralPlanner()
+
+  def update(self, sm: messaging.SubMaster) -> tuple:
+    """The longitudinalPlan and lateralPlan messages for the model frame just received."""
+    md, cs, sd = sm["modelV2"], sm["carState"], sm["selfdriveState"]
+    active = sm.seen["selfdriveState"] and sd.active
+    personality = str(sd.personality) if sm.seen["selfdriveState"] else "standard"
+    v_ego = cs.vEgo
+    curv = path_curvature(arrays.unpack(md.position, arrays.MODEL_V2_SHAPES["position"]))
+    v_cruise = cs.cruiseState.speed if cs.cruiseState.enabled and cs.cruiseState.speed > 0 else v_ego
+    lead = model_lead(arrays.unpack(md.leads, arrays.MODEL_V2_SHAPES["leads"]))
+    lp = self.long.update(v_ego, cs.aEgo, v_cruise, lead, SpeedLimit(*curve_speed_limit(curv)),
+                          FOLLOW_TIME_GAP[personality], active and self.cp.openpilotLongitudinalControl)
+
+    vm = VehicleModel.from_car_params(self.cp, sm["liveParameters"] if sm.seen["liveParameters"] else None)
+    if not active:
+      self.lat.reset(vm.curvature(cs.steeringAngleDeg, v_ego))
+    desire_state = arrays.unpack(md.meta.desireState, (arrays.DESIRE_LEN,))
+    driver = DriverInput(v_ego, cs.leftBlinker, cs.rightBlinker, cs.steeringPressed, cs.steeringTorque,
+                         cs.leftBlindspot, cs.rightBlindspot)
+    desired = md.action.desiredCurvature if active else self.lat.curvature
+    lane_change_prob = float(sum(desire_state[d] for d in LANE_CHANGE_DESIRES))
+    lat = self.lat.update(desired, curv, v_ego, driver, active, lane_change_prob)
+
+    valid = sm.all_alive(CHECKED) and sm.all_valid(CHECKED) and md.valid   # rates are selfdrived's to judge
+    model_t = sm.logMonoTime["modelV2"]
+    long_msg = messaging.new_message("longitudinalPlan")
+    long_msg.valid = valid
+    p = long_msg.longitudinalPlan
+    p.modelMonoTime, p.hasLead, p.fcw = model_t, lp.has_lead, lp.fcw
+    p.longitudinalPlanSource = "stop" if lp.should_stop else "lead0" if lp.following else "cruise"
+    p.speeds, p.accels, p.jerks = lp.speeds.tolist(), lp.accels.tolist(), lp.jerks.tolist()
+    p.aTarget, p.shouldStop = lp.a_target, lp.should_stop
+    p.allowThrottle = p.allowBrake = True
+    p.solverExecutionTime, p.personality, p.vCruise = lp.solve_time, personality, lp.v_cruise
+    lat_msg = messaging.new_message("lateralPlan")
+    lat_msg.valid = valid
+    q = lat_msg.lateralPlan
+    q.modelMonoTime, q.desiredCurvature, q.desiredCurvatureRate = model_t, lat.desired_curvature, \
+      lat.desired_curvature_rate
+    q.laneChangeState, q.laneChangeDirection, q.desire = lat.lane_change_state, lat.lane_change_direction, lat.desire
+    q.curvatures = lat.curvatures.tolist()
+    return long_msg, lat_msg
+
+
+def main() -> int:
+  exit_on_sigterm()
+  sm = messaging.SubMaster(INPUTS, poll="modelV2")
+  pm = messaging.PubMaster(["longitudinalPlan", "lateralPlan"])
+  while not (sm.seen["carParams"] and not sm["carParams"].dashcamOnly):
+    sm.update(100)   # no car to control (yet): a dashcam-only car never gets past here
+  planner = Planner(sm["carParams"])
+  while True:
+    sm.update(1000)
+    if not sm.updated["modelV2"] or not sm.seen["carState"]:
+      continue
+    t0 = time.perf_counter()
+    long_msg, lat_msg = planner.update(sm)
+    lat_msg.lateralPlan.solverExecutionTime = time.perf_counter() - t0
+    pm.send("longitudinalPlan", long_msg)
+    pm.send("lateralPlan", lat_msg)
+
+
+if __name__ == "__main__":
+  sys.exit(main())

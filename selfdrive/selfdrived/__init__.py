@@ -1,0 +1,1 @@
+"""selfdrived: decides engagement (the state machine), raises events and shows alerts."""
