@@ -19,7 +19,7 @@ from selfdrive.camerad.camerad import VIPC_NAME
 from selfdrive.loggerd import config
 from selfdrive.loggerd.config import SegmentName
 from selfdrive.loggerd.initdata import init_data
-from selfdrive.loggerd.logwriter import SegmentLogs
+from selfdrive.loggerd.logwriter import LogWriter, SegmentLogs
 from tests.conftest import subprocess_env
 from tools.cli import main as cli
 from tools.lib.canlog import read_can_log, write_can_log
@@ -184,6 +184,25 @@ def test_cli_errors_are_clear(tmp_path, capsys, monkeypatch):
   assert "cannot open" in capsys.readouterr().err
   assert cli(["process-replay", "nope", str(tmp_path)]) == 2
   assert "no process replay for 'nope'" in capsys.readouterr().err
+
+
+def test_cli_process_replay_asks_only_card_for_the_car(tmp_path, capsys):
+  """A log that never names its car: card cannot run without --car; selfdrived takes no car and needs none."""
+  cfg = CONFIGS["selfdrived"]
+  drive = list(LogReader(Path(__file__).parent / "process_replay" / "drives" / "sim.rlog.zst").messages())
+  log = tmp_path / "nocar.zst"
+  w = LogWriter(log)
+  for m in drive:
+    if m.which in (*cfg.inputs, "can") and m.which != "carParams" and m.logMonoTime < drive[0].logMonoTime + 5e9:
+      w.write(m.data)
+  w.close()
+  assert cli(["process-replay", "card", str(log)]) == 2
+  assert "does not say which car" in capsys.readouterr().err
+  assert cli(["process-replay", "selfdrived", str(log)]) == 0
+  out = capsys.readouterr().out
+  assert out.startswith("selfdrived: ") and "selfdriveState" in out
+  assert cli(["process-replay", "selfdrived", str(log), "--car", C.SIM_PLATFORM]) == 0
+  assert "--car is for card" in capsys.readouterr().err
 
 
 def start(module: str, tmp_path: Path, env: dict) -> subprocess.Popen:

@@ -13,10 +13,10 @@ from selfdrive.loggerd.config import QLOG, RLOG, ZSTD_LEVEL
 
 
 class LogWriter:
-  def __init__(self, path: Path):
+  def __init__(self, path: Path, level: int = ZSTD_LEVEL):
     self.path = path
     self._f = open(path, "xb")  # noqa: SIM115 -- closed by close(); never overwrites a recorded log
-    self._z = zstd.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True).stream_writer(self._f, closefd=False)
+    self._z = zstd.ZstdCompressor(level=level, write_checksum=True).stream_writer(self._f, closefd=False)
     self.pending = False  # written since the last flush
 
   def write(self, data: bytes) -> None:

@@ -1,8 +1,10 @@
 """Record the reference drive of process replay: the whole stack in the simulator, under loggerd, for a short
 while; what every process in CONFIGS takes as input is kept in drives/sim.rlog.zst (small, committed).
 
-Where a process that publishes an input is not in the manager's table yet, a stand-in plays its part (carControl
-now: a lane keeper on the simulator's truth, engaged when the car's cruise is). Then regenerate the references:
+The stack runs on the simulator's ground truth in place of the model (the "oracle" flag), and the scripted driver
+engages it after a few seconds of manual driving, so the drive has both: the processes' outputs while disengaged,
+the engagement, and the engaged controls, on the straight and then steering into the seed's first curve (the drive
+is refused if the stack hardly steered). Then regenerate the references:
 
   python -m tests.process_replay.make_drive && python -m tests.process_replay --update-refs
 """
@@ -16,58 +18,38 @@ import time
 import uuid
 from pathlib import Path
 
-import numpy as np
-
 from cereal import messaging
 from selfdrive.common.params import Params
-from selfdrive.common.ratekeeper import Ratekeeper
 from selfdrive.loggerd import config as loggerd_config
 from selfdrive.loggerd.logwriter import LogWriter
 from selfdrive.manager.process_config import PROCESSES
-from tools.lib.logreader import LogReader
+from tests.process_replay.refs import steering
+from tools.lib.logreader import LogMessage, LogReader
 from tools.lib.route import list_routes, resolve
 from tools.replay.process_replay import CONFIGS
-from tools.sim import constants as C
 from tools.sim.cli import sim_env
+from tools.sim.driver import DriverMode
+from tools.sim.simd import DRIVER_ENV
 
 DRIVE = Path(__file__).with_name("drives") / "sim.rlog.zst"
-SEED = 5
-SECONDS = 15.0
-CONTROL_HZ = 100.0
-WEAVE_TORQUE, WEAVE_PERIOD_S = 0.15, 4.0
+# every seed's road starts with 400 m of straight; this one's first curve (a left of ~250 m radius, behind a lead that
+# slows down) comes among the earliest, so the engaged stack steers into it for the last seconds of the drive
+SEED = 2253
+SECONDS = 20.0
 START_TIMEOUT_S = 60.0
+ZSTD_LEVEL, FRAME_S = 19, 5.0   # the drive is written once and committed: compress it hard, in few frames
 
 
-def stand_in_controls(seconds: float) -> None:
-  """carControl at 100 Hz as controlsd would send it: keep the lane (weaving a little) and hold a speed."""
-  sm = messaging.SubMaster(["simState", "carState"])
-  pm = messaging.PubMaster(["carControl"])
-  rk = Ratekeeper(CONTROL_HZ)
-  end = time.monotonic() + seconds
-  while time.monotonic() < end:
-    sm.update(0)
-    gt, engaged = sm["simState"].truth, sm["simState"].driver.cruiseEngaged
-    msg = messaging.new_message("carControl")
-    cc = msg.carControl
-    cc.enabled = cc.latActive = cc.longActive = engaged
-    lat = 0.25 * gt.lateralOffset + 0.8 * gt.speed * gt.headingError + gt.curvature * gt.speed ** 2
-    weave = WEAVE_TORQUE * np.sin(2 * np.pi * sm["simState"].t / WEAVE_PERIOD_S)  # so the drive has steering in it
-    cc.actuators.torque = float(np.clip(lat / C.LAT_ACCEL_FACTOR + weave, -1.0, 1.0))
-    cc.actuators.accel = float(np.clip(0.4 * (22.0 - sm["carState"].vEgo), -2.0, 1.5))
-    pm.send("carControl", msg)
-    rk.keep_time()
-  pm.close()
-  sm.close()
-
-
-def record(seconds: float, tmp: Path) -> Path:
+def record(seconds: float, seed: int, tmp: Path) -> Path:
   env = {**sim_env(), "LP_PREFIX": f"mkdrive-{uuid.uuid4().hex[:8]}", "LP_PARAMS_DIR": str(tmp / "params"),
          "LP_LOG_DIR": str(tmp / "logs"), loggerd_config.ROUTES_DIR_ENV: str(tmp / "routes"),
-         loggerd_config.SEGMENT_S_ENV: str(seconds + 60), "LP_LOGGERD_VIDEO": "0"}
+         loggerd_config.SEGMENT_S_ENV: str(seconds + 60), "LP_LOGGERD_VIDEO": "0",
+         DRIVER_ENV: DriverMode.ENGAGE.value}
   os.environ.update({k: env[k] for k in ("LP_PREFIX", "LP_PARAMS_DIR")})
-  Params().put("SimSeed", SEED)
+  Params().put("SimSeed", seed)
   names = {p.name for p in PROCESSES}
-  procs = [subprocess.Popen([sys.executable, "-m", "selfdrive.manager.manager", "--flag", "sim"], env=env)]
+  manager = [sys.executable, "-m", "selfdrive.manager.manager", "--flag", "sim", "--flag", "oracle"]
+  procs = [subprocess.Popen(manager, env=env)]
   if "loggerd" not in names:
     procs.append(subprocess.Popen([sys.executable, "-m", "selfdrive.loggerd.loggerd"], env=env))
   try:
@@ -77,10 +59,8 @@ def record(seconds: float, tmp: Path) -> Path:
       if time.monotonic() > deadline:
         raise SystemExit(f"the stack did not come up within {START_TIMEOUT_S} s; see {tmp / 'logs'}")
       sm.update(100)
-    if "controlsd" not in names:
-      stand_in_controls(seconds)
-    else:
-      time.sleep(seconds)
+    sm.close()
+    time.sleep(seconds)
   finally:
     for p in procs:
       p.send_signal(signal.SIGINT if p is procs[0] else signal.SIGTERM)
@@ -92,31 +72,53 @@ def record(seconds: float, tmp: Path) -> Path:
   return tmp / "routes" / routes[-1]
 
 
-def keep_inputs(route: Path, out: Path) -> int:
-  """Write the messages every config takes (and the segment headers) to `out`, in time order."""
+def inputs_of(route: Path) -> list[LogMessage]:
+  """The messages every config takes (and the segment headers), in time order."""
   keep = {"initData"} | {s for cfg in CONFIGS.values() for s in cfg.inputs}
-  msgs = [m for seg in resolve(route).segments for m in LogReader(seg.path, sort_by_time=True).messages()
+  return [m for seg in resolve(route).segments for m in LogReader(seg.path, sort_by_time=True).messages()
           if m.which in keep]
+
+
+def write(msgs: list[LogMessage], out: Path) -> None:
   out.unlink(missing_ok=True)
-  w = LogWriter(out)
+  w = LogWriter(out, level=ZSTD_LEVEL)
   last = msgs[0].logMonoTime
   for m in msgs:
     w.write(m.data)
-    if m.logMonoTime - last > loggerd_config.FLUSH_S * 1e9:
+    if m.logMonoTime - last > FRAME_S * 1e9:
       w.flush()
       last = m.logMonoTime
   w.close()
-  return len(msgs)
+
+
+def check(msgs: list[LogMessage]) -> None:
+  """The drive must show the stack engaged and steering; inputs that no process of the stack publishes yet are
+  named."""
+  if not any(m.which == "selfdriveState" and m.event.selfdriveState.enabled for m in msgs):
+    raise SystemExit("the stack never engaged during the drive: drive longer (--seconds) or see the logs")
+  st = steering(msgs)
+  print(st.report)
+  if not st.ok:
+    raise SystemExit("the engaged stack hardly steered: drive longer (--seconds) or pick a seed with an earlier curve")
+  seen = {m.which for m in msgs}
+  for cfg in CONFIGS.values():
+    missing = sorted(set(cfg.inputs) - seen)
+    if missing:
+      print(f"note: {cfg.name}'s inputs {', '.join(missing)} are not in the drive (no process publishes them yet)")
 
 
 def main() -> int:
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--seconds", type=float, default=SECONDS, help=f"how long to drive (default {SECONDS})")
+  parser.add_argument("--seed", type=int, default=SEED, help=f"the simulator's seed (default {SEED})")
+  parser.add_argument("--out", type=Path, default=DRIVE, help="where to write the drive (default: the committed one)")
   args = parser.parse_args()
   with tempfile.TemporaryDirectory(prefix="lp-mkdrive-") as tmp:
-    route = record(args.seconds, Path(tmp))
-    n = keep_inputs(route, DRIVE)
-  print(f"wrote {DRIVE}: {n} messages, {DRIVE.stat().st_size / 1e3:.0f} kB")
+    route = record(args.seconds, args.seed, Path(tmp))
+    msgs = inputs_of(route)
+  check(msgs)
+  write(msgs, args.out)
+  print(f"wrote {args.out}: {len(msgs)} messages, {args.out.stat().st_size / 1e3:.0f} kB")
   return 0
 
 

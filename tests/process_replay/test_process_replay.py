@@ -2,12 +2,16 @@
 import dataclasses
 
 import pytest
+from opendbc.can import CANParser
+from opendbc.car import Bus
+from opendbc.car.toyota.values import DBC
 
 from cereal import messaging
-from tests.process_replay.refs import DRIVE, check, load
+from tests.process_replay.refs import DRIVE, check, load, ref_path, steering
 from tools.lib.logreader import LogMessage
 from tools.replay.compare import compare, format_diffs
 from tools.replay.process_replay import CONFIGS, ReplayConfig, steps
+from tools.sim.constants import SIM_PLATFORM
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +35,42 @@ def test_behaviour_change_fails_with_a_readable_diff(drive):
   assert new - ref == pytest.approx(0.05, abs=1e-4)
 
 
+def test_plannerd_time_gap_change_fails_only_in_the_longitudinal_plan(drive):
+  broken = dataclasses.replace(CONFIGS["plannerd"], module="tests.process_replay.broken_plannerd")
+  result = check(broken, drive)
+  assert result.diffs and {d.service for d in result.diffs} == {"longitudinalPlan"}, result.report
+  assert "longitudinalPlan.aTarget" in {d.field for d in result.diffs}
+  assert "differences from the reference" in result.report
+
+
+def test_drive_engages_and_steps_every_config(drive):
+  """The reference drive has what each config steps on, and the stack engaged in it (the engaged controls are
+  replayed, not only the disengaged ones)."""
+  seen = {m.which for m in drive}
+  assert all(cfg.step_on in seen for cfg in CONFIGS.values())
+  assert any(m.which == "selfdriveState" and m.event.selfdriveState.enabled for m in drive)
+  assert any(m.which == "carControl" and m.event.carControl.longActive for m in drive)
+
+
+def test_drive_steers(drive):
+  """The engaged stack steers through a curve in the reference drive, the car's EPS answers, and card puts the
+  torque on the bus: a straight-only drive (zero curvature, zero torque) would let a broken torque controller or
+  steering CAN encoding through process replay unnoticed."""
+  st = steering(drive)
+  assert st.ok, st.report
+  eps = max(abs(m.event.carState.steeringTorqueEps) for m in drive if m.which == "carState")
+  angle = max(abs(m.event.carState.steeringAngleDeg) for m in drive if m.which == "carState")
+  assert eps > 100 and angle > 2.0, (eps, angle)
+
+  parser = CANParser(DBC[SIM_PLATFORM][Bus.pt], [("STEERING_LKA", 0)], 0)
+  cmds: list[float] = []
+  for m in load(ref_path("card")):
+    if m.which == "sendcan":
+      parser.update([(m.logMonoTime, [(c.address, bytes(c.dat), c.src) for c in m.event.sendcan])])
+      cmds += parser.vl_all["STEERING_LKA"]["STEER_TORQUE_CMD"]
+  assert cmds and max(abs(c) for c in cmds) > 500, "card's STEERING_LKA carries no steering torque"
+
+
 def _car_state(t: int, v: float) -> LogMessage:
   msg = messaging.new_message("carState")
   msg.logMonoTime, msg.carState.vEgo = t, v
@@ -51,12 +91,12 @@ def test_compare_tolerance_count_and_ignore():
   assert "(count)" in format_diffs("card", short, 3)
 
 
-def test_steps_carry_one_step_message_each(drive):
-  cfg = CONFIGS["card"]
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_steps_carry_one_step_message_each(name, drive):
+  cfg = CONFIGS[name]
   plan = steps(cfg, drive)
-  n_can = sum(m.which == "can" for m in drive)
-  assert len(plan) == n_can
-  assert all(messaging.log_from_bytes(inputs[-1]).which() == "can" for _, inputs in plan)
+  assert len(plan) == sum(m.which == cfg.step_on for m in drive)
+  assert all(messaging.log_from_bytes(inputs[-1]).which() == cfg.step_on for _, inputs in plan)
   assert sum(len(inputs) for _, inputs in plan) <= sum(m.which in cfg.inputs for m in drive)
 
 
@@ -65,3 +105,6 @@ def test_config_rejects_unknown_services():
     ReplayConfig("x", "x", inputs=("can", "nope"), outputs=(), step_on="can")
   with pytest.raises(ValueError, match="not among its inputs"):
     ReplayConfig("x", "x", inputs=("can",), outputs=(), step_on="carControl")
+  with pytest.raises(ValueError, match="not a field of its outputs"):
+    ReplayConfig("x", "x", inputs=("can",), outputs=("carState",), step_on="can",
+                 ignore=frozenset({"lateralPlan.solverExecutionTime"}))

@@ -1,9 +1,12 @@
 """Recording and replay: process replay speed, and loggerd's CPU while it records the whole stack.
 
-replay_x: seconds of the reference drive (tests/process_replay/drives/) replayed per wall second, each process of
-CONFIGS in lock-step after its start-up; the processes run side by side (one per core), so replay_x is the drive
-time all of them covered over the wall time that took. Beside it, a process that does nothing but answer its
-steps measures the lock-step round trip itself (`lockstep_step_us`).
+replay_x_NAME: seconds of the reference drive (tests/process_replay/drives/) replayed per wall second by one process
+of the control path (card, plannerd, controlsd), alone in lock-step after its start-up; NAME_step_us is its time a
+step. replay_x is the three of them combined, one after another on one core: the drive's seconds over the wall time
+replaying all three over it takes (start-ups excluded), so a drive of D seconds replays through the control path in
+D / replay_x. They run one at a time so that the figures do not depend on what else the other cores are doing.
+Beside them, a process that does nothing but answer its steps measures the lock-step round trip itself
+(`lockstep_step_us`).
 
 loggerd_cpu_pct: loggerd's CPU (its message loop and zmq's threads, not the video encoder thread) in percent of a
 core, while the simulator's whole stack runs and loggerd records it with video; video_cpu_pct is the encoder.
@@ -18,7 +21,6 @@ import sys
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cereal import messaging
@@ -31,6 +33,7 @@ from tools.replay.process_replay import CONFIGS, replay
 
 DRIVE = Path(__file__).resolve().parents[2] / "tests" / "process_replay" / "drives" / "sim.rlog.zst"
 ECHO_STEPS = 2000
+BENCHED = ("card", "plannerd", "controlsd")   # the control path, CAN in to CAN out
 START_TIMEOUT_S = 60.0
 ECHO = """
 from cereal import messaging
@@ -60,22 +63,20 @@ def lockstep_step_us() -> float:
 
 
 def replay_speed(seconds: float) -> dict:
-  """Replay every config over the reference drive, two at a time, again and again until `seconds` have passed."""
+  """Replay each process of BENCHED over the reference drive, one at a time, again until `seconds` have passed."""
   drive = list(LogReader(DRIVE).messages())
-  per = {name: [0.0, 0.0, 0] for name in CONFIGS}  # drive seconds, run seconds, steps
-  drive_s = wall_s = 0.0
+  per = {name: [0.0, 0.0, 0] for name in BENCHED}  # drive seconds, run seconds, steps
+  drive_s = run_s = 0.0
   t0 = time.perf_counter()
-  with ThreadPoolExecutor(max_workers=2) as pool:
-    while time.perf_counter() - t0 < seconds or not drive_s:
-      t = time.perf_counter()
-      results = dict(zip(CONFIGS, pool.map(lambda cfg: replay(cfg, drive), CONFIGS.values()), strict=True))
-      wall_s += time.perf_counter() - t - max(r.startup_s for r in results.values())
-      for name, r in results.items():
-        per[name][0] += r.drive_s
-        per[name][1] += r.run_s
-        per[name][2] += r.steps
-        drive_s += r.drive_s
-  figures: dict = {"replay_x": round(drive_s / wall_s, 1)}
+  while time.perf_counter() - t0 < seconds or not drive_s:
+    results = {name: replay(CONFIGS[name], drive) for name in BENCHED}
+    drive_s += max(r.drive_s for r in results.values())
+    for name, r in results.items():
+      per[name][0] += r.drive_s
+      per[name][1] += r.run_s
+      per[name][2] += r.steps
+      run_s += r.run_s
+  figures: dict = {"replay_x": round(drive_s / run_s, 1)}
   for name, (d, run, n) in per.items():
     figures[f"replay_x_{name}"] = round(d / run, 1)
     figures[f"{name}_step_us"] = round(1e6 * run / n, 1)

@@ -130,17 +130,21 @@ def run_process_replay(args: argparse.Namespace) -> int:
     raise UserError(f"no process replay for {args.process!r}; there is one for: {', '.join(CONFIGS)}")
   cfg = CONFIGS[args.process]
   msgs = list(LogReader(args.route).messages())
-  car = args.car or _recorded_car(msgs)
-  if car is None:
-    raise UserError("the route does not say which car it is: name it with --car (`localpilot can platforms`)")
+  car = None
+  if cfg.takes_car:
+    car = args.car or _recorded_car(msgs)
+    if car is None:
+      raise UserError("the route does not say which car it is: name it with --car (`localpilot can platforms`)")
+  elif args.car is not None:
+    print(f"note: --car is for card; {cfg.name} takes the car from the route's carParams", file=sys.stderr)
   try:
-    result = replay(cfg, msgs, {PLATFORM_ENV: car})
+    result = replay(cfg, msgs, {PLATFORM_ENV: car} if car is not None else None)
   except LockstepError as e:
     raise UserError(str(e)) from None
   outputs = result.outputs
   counts = Counter(m.which for m in outputs)
-  print(f"{cfg.name} on {car}: {result.steps} steps at {result.realtime_x:.0f}x real time: "
-        + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+  print(f"{cfg.name}{f' on {car}' if car is not None else ''}: {result.steps} steps at {result.realtime_x:.0f}x "
+        "real time: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
   if args.out is not None:
     try:
       args.out.unlink(missing_ok=True)
@@ -153,7 +157,7 @@ def run_process_replay(args: argparse.Namespace) -> int:
     print(f"wrote {args.out}")
   if args.ref is not None:
     ref = list(LogReader(args.ref).messages())
-    diffs = compare(ref, outputs, cfg.tolerance, msgs[0].logMonoTime)
+    diffs = compare(ref, outputs, cfg.tolerance, msgs[0].logMonoTime, cfg.ignore)
     print(format_diffs(cfg.name, diffs, len(ref)))
     return 1 if diffs else 0
   return 0
@@ -191,7 +195,7 @@ def register_process_replay(sub: argparse._SubParsersAction) -> None:
                             "  (change card)\n  localpilot process-replay card ROUTE --ref before.zst")
   p.add_argument("process", metavar="PROCESS", help="card, ... (the processes in tools/replay/process_replay.py)")
   p.add_argument("route", metavar="ROUTE", help="a route, segments or one log file (see localpilot replay --help)")
-  p.add_argument("--car", help="the car platform (default: the one the route's carParams name)")
+  p.add_argument("--car", help="card only: the car platform (default: the one the route's carParams name)")
   p.add_argument("--out", type=Path, help="write the outputs to this log file (.zst)")
   p.add_argument("--ref", type=Path, help="compare the outputs with this earlier run's; exit 1 when they differ")
   p.set_defaults(func=run_process_replay)

@@ -2,9 +2,9 @@
 
 Each process is one entry of CONFIGS: which inputs it takes, which of them drives a step (every message of that
 service is one step, carrying the other inputs recorded since the step before), what it outputs, and how closely
-its outputs must match the reference (tests/process_replay/). The process runs unchanged as a child with
-$LP_LOCKSTEP set: its SubMaster.update() returns a step's inputs at the step's recorded time, PubMaster.send()
-hands the outputs back (cereal/messaging/lockstep.py).
+its outputs must match the reference (tests/process_replay/); fields that measure the wall clock (a solver's time)
+are not compared. The process runs unchanged as a child with $LP_LOCKSTEP set: its SubMaster.update() returns a
+step's inputs at the step's recorded time, PubMaster.send() hands the outputs back (cereal/messaging/lockstep.py).
 """
 import os
 import subprocess
@@ -24,6 +24,8 @@ from cereal.services import SERVICES
 from selfdrive.car.card import PLATFORM_ENV
 from selfdrive.common.errors import UserError
 from selfdrive.common.params import PARAMS_DIR_ENV
+from selfdrive.controls import controlsd, plannerd
+from selfdrive.selfdrived import selfdrived
 from tools.lib.logreader import LogMessage
 from tools.sim.constants import SIM_PLATFORM
 
@@ -41,6 +43,7 @@ class ReplayConfig:
   outputs: tuple[str, ...]
   step_on: str                                  # one step per message of this input
   tolerance: dict[str, float] = field(default_factory=dict)  # "service.field.path" → allowed |ref - new|
+  ignore: frozenset[str] = frozenset()          # "service.field.path" not compared: wall-clock measurements
   env: dict[str, str] = field(default_factory=dict)          # for the reference drives (the simulator's car)
 
   def __post_init__(self):
@@ -49,12 +52,27 @@ class ReplayConfig:
         raise ValueError(f"{self.name}: unknown service {s!r}")
     if self.step_on not in self.inputs:
       raise ValueError(f"{self.name}: steps on {self.step_on!r}, which is not among its inputs")
+    for key in (*self.tolerance, *self.ignore):
+      if key.split(".")[0] not in self.outputs:
+        raise ValueError(f"{self.name}: {key!r} is not a field of its outputs")
+
+  @property
+  def takes_car(self) -> bool:
+    """The process is told which car it drives ($LP_CAR_PLATFORM): card; the others learn it from carParams."""
+    return PLATFORM_ENV in self.env
 
 
 CONFIGS: dict[str, ReplayConfig] = {c.name: c for c in (
   ReplayConfig("card", "selfdrive.car.card", inputs=("can", "carControl"),
                outputs=("carState", "carParams", "sendcan", "carOutput"), step_on="can",
                env={PLATFORM_ENV: SIM_PLATFORM}),
+  ReplayConfig("plannerd", "selfdrive.controls.plannerd", inputs=tuple(plannerd.INPUTS),
+               outputs=("longitudinalPlan", "lateralPlan"), step_on="modelV2",
+               ignore=frozenset({"longitudinalPlan.solverExecutionTime", "lateralPlan.solverExecutionTime"})),
+  ReplayConfig("controlsd", "selfdrive.controls.controlsd", inputs=tuple(controlsd.INPUTS),
+               outputs=("carControl", "controlsState"), step_on="carState"),
+  ReplayConfig("selfdrived", "selfdrive.selfdrived.selfdrived", inputs=tuple(selfdrived.INPUTS),
+               outputs=("selfdriveState", "onroadEvents"), step_on="carState"),
 )}
 
 
