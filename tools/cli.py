@@ -7,9 +7,10 @@ from tools.bench import cli as bench_cli
 from tools.can import cli as can_cli
 from tools.replay import cli as replay_cli
 from tools.sim import cli as sim_cli
+from tools.train import cli as train_cli
 
 COMMANDS = (sim_cli.register, can_cli.register, bench_cli.register, replay_cli.register_replay,
-            replay_cli.register_import, replay_cli.register_process_replay)
+            replay_cli.register_import, replay_cli.register_process_replay, train_cli.register)
 
 DESCRIPTION = """\
 localpilot sees the road through a camera, runs a neural network with tinygrad, plans, and steers, brakes
@@ -18,6 +19,7 @@ and accelerates over CAN, all on this machine. Until a car is plugged in, the ca
   localpilot sim                 the whole stack driving in the simulator
   localpilot can decode LOG      decode a recorded CAN log (candump or BLF) into carState, per 10 ms
   localpilot bench messaging     measure the message bus and shared-memory frames
+  localpilot train               train the driving model from scratch in the simulator
   localpilot replay ROUTE        republish a recorded drive into the stack
   localpilot import LOG --out D  turn a candump or BLF CAN recording into a route
 

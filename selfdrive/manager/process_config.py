@@ -31,6 +31,8 @@ PROCESSES: tuple[ProcessConfig, ...] = (
   ProcessConfig("card", "selfdrive.car.card", RunWhen.ONROAD),
   ProcessConfig("camerad", "selfdrive.camerad.camerad", RunWhen.ONROAD),
   ProcessConfig("loggerd", "selfdrive.loggerd.loggerd", RunWhen.ONROAD),
+  ProcessConfig("modeld", "selfdrive.modeld.modeld", RunWhen.ONROAD, not_flag="oracle"),
+  ProcessConfig("calibrationd", "selfdrive.locationd.calibrationd", RunWhen.ONROAD, not_flag="oracle"),
   ProcessConfig("plannerd", "selfdrive.controls.plannerd", RunWhen.ONROAD),
   ProcessConfig("controlsd", "selfdrive.controls.controlsd", RunWhen.ONROAD),
   ProcessConfig("selfdrived", "selfdrive.selfdrived.selfdrived", RunWhen.ONROAD),

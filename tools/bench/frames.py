@@ -87,7 +87,7 @@ def _zmq_receiver(conn: Connection) -> None:
 
 
 @contextmanager
-def _private_prefix() -> Iterator[None]:
+def private_prefix() -> Iterator[None]:
   """Run under a prefix of our own, so a running stack (or another bench) is never disturbed."""
   old = os.environ.get(prefix.PREFIX_ENV)
   os.environ[prefix.PREFIX_ENV] = f"bench-{os.getpid()}"
@@ -109,7 +109,7 @@ def run(seconds: float = 5.0) -> dict[str, float]:
   spawn = mp.get_context("spawn")
   frame = np.frombuffer(np.random.default_rng(0).bytes(W * H * 3 // 2), np.uint8).reshape(H * 3 // 2, W)
   period_ns = 1_000_000_000 // RATE_HZ
-  with _private_prefix(), VisionIpcServer(NAME) as server:
+  with private_prefix(), VisionIpcServer(NAME) as server:
     server.create_buffers(ROAD, 4, W, H, PixelFormat.NV12)
     server.start_listener()
     zctx = zmq.Context()

@@ -1,0 +1,101 @@
+"""calibrationd: how the road camera is mounted (its yaw against the car), learnt from the driving model's lane lines.
+
+modeld warps each frame with the latest liveCalibration. Averaged over a drive the car runs parallel to its lane,
+so if the ego lane the model sees keeps pointing off to one side, the frame is warped with the wrong yaw: the lane's
+mean heading in the model frame is the yaw still to be corrected. Samples are taken only where that holds well
+(speed, a straight lane, both lines seen), collected into blocks, and the calibration is the mean of the recent
+blocks. The car may engage once MIN_BLOCKS are in (selfdrived: "calibration in progress" until then).
+
+Pitch and roll are left at zero: the model's lane heights are not reliable enough to learn them from, and they move
+the lane lines far less than yaw does.
+"""
+import math
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cereal import arrays, log, messaging
+from selfdrive.common.process import exit_on_sigterm
+
+MIN_SPEED = 8.0                  # m/s
+MAX_CURVATURE = 1.5e-3           # 1/m: the lane ahead must be about straight
+MIN_LINE_PROB = 0.5
+FIT_X = (6.0, 40.0)              # m: the stretch of lane whose heading is measured
+BLOCK_SAMPLES = 20               # model frames per block (1 s at 20 Hz)
+MIN_BLOCKS = 4
+MAX_BLOCKS = 60                  # the calibration follows the last minute of qualifying driving
+MAX_YAW = math.radians(10.0)     # beyond this the device is mounted wrong: invalid
+PUBLISH_EVERY = 5                # model frames per liveCalibration (4 Hz)
+CalStatus = log.LiveCalibrationData.Status
+_FIT_MASK = (FIT_X[0] <= arrays.X_IDXS) & (FIT_X[1] >= arrays.X_IDXS)
+
+
+def lane_heading(lane_lines: np.ndarray, probs: np.ndarray) -> float | None:
+  """The ego lane's heading in the model frame (rad, its centre line's slope dy/dx, y right), or None when either
+  of its lines is not seen."""
+  if probs[1] < MIN_LINE_PROB or probs[2] < MIN_LINE_PROB:
+    return None
+  x = arrays.X_IDXS[_FIT_MASK].astype(np.float64)
+  y = (lane_lines[1, _FIT_MASK, 0] + lane_lines[2, _FIT_MASK, 0]).astype(np.float64) / 2
+  return math.atan(float(np.polyfit(x, y, 1)[0]))
+
+
+@dataclass
+class Calibrator:
+  """Yaw samples (the yaw the frame was warped with, minus the lane heading seen in it) -> block means -> yaw."""
+  yaw: float = 0.0                 # what modeld warps with now
+  samples: list[float] = field(default_factory=list)
+  blocks: list[float] = field(default_factory=list)
+
+  def add(self, heading: float) -> None:
+    # a camera yawed right by psi sees a straight-ahead lane heading left (-psi) in a frame warped with yaw 0
+    self.samples.append(self.yaw - heading)
+    if len(self.samples) == BLOCK_SAMPLES:
+      self.blocks = [*self.blocks[-(MAX_BLOCKS - 1):], float(np.mean(self.samples))]
+      self.samples = []
+      self.yaw = float(np.mean(self.blocks))
+
+  @property
+  def status(self) -> int:
+    if len(self.blocks) < MIN_BLOCKS:
+      return CalStatus.uncalibrated
+    return CalStatus.invalid if abs(self.yaw) > MAX_YAW else CalStatus.calibrated
+
+  def fill(self, cal) -> None:
+    cal.calStatus = self.status
+    cal.validBlocks = len(self.blocks)
+    cal.calPerc = min(100, 100 * len(self.blocks) // MIN_BLOCKS)
+    cal.rpyCalib = [0.0, 0.0, self.yaw]
+    cal.rpyCalibSpread = [0.0, 0.0, float(np.std(self.blocks)) if self.blocks else 0.0]
+
+
+def qualifies(md, v_ego: float) -> float | None:
+  """The lane heading of this model frame, if the frame is one to learn from."""
+  if not md.valid or v_ego < MIN_SPEED or abs(md.action.desiredCurvature) > MAX_CURVATURE:
+    return None
+  shapes = arrays.MODEL_V2_SHAPES
+  return lane_heading(arrays.unpack(md.laneLines, shapes["laneLines"]),
+                      arrays.unpack(md.laneLineProbs, shapes["laneLineProbs"]))
+
+
+def main() -> int:
+  exit_on_sigterm()
+  sm = messaging.SubMaster(["modelV2", "carState"], poll="modelV2")
+  pm = messaging.PubMaster(["liveCalibration"])
+  cal, frames = Calibrator(), 0
+  while True:
+    sm.update(1000)
+    if not sm.updated["modelV2"]:
+      continue
+    if sm.alive["carState"] and (heading := qualifies(sm["modelV2"], sm["carState"].vEgo)) is not None:
+      cal.add(heading)
+    frames += 1
+    if frames % PUBLISH_EVERY == 0:
+      msg = messaging.new_message("liveCalibration")
+      cal.fill(msg.liveCalibration)   # valid while uncalibrated too: the status says how far it got
+      pm.send("liveCalibration", msg)
+
+
+if __name__ == "__main__":
+  sys.exit(main())

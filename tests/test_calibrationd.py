@@ -1,0 +1,94 @@
+"""calibrationd: the lane heading it measures, and the yaw it converges to from samples like the model's."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cereal import arrays, messaging
+from selfdrive.locationd.calibrationd import (
+  BLOCK_SAMPLES,
+  MAX_CURVATURE,
+  MAX_YAW,
+  MIN_BLOCKS,
+  MIN_SPEED,
+  Calibrator,
+  CalStatus,
+  lane_heading,
+  qualifies,
+)
+
+SHAPES = arrays.MODEL_V2_SHAPES
+
+
+def lanes(heading: float, offset: float = 0.0, width: float = 3.6, curvature: float = 0.0) -> np.ndarray:
+  """Four lane lines (y right) of a lane `offset` m right of us heading `heading` rad, as the model outputs them."""
+  x = arrays.X_IDXS.astype(np.float64)
+  centre = offset + math.tan(heading) * x + curvature * x ** 2 / 2
+  out = np.zeros(SHAPES["laneLines"], np.float32)
+  for i, k in enumerate((-1.5, -0.5, 0.5, 1.5)):
+    out[i, :, 0] = centre + k * width
+  return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(-0.1, 0.1), st.floats(-1.5, 1.5), st.floats(2.8, 4.2))
+def test_lane_heading_is_the_lane_slope(heading, offset, width):
+  got = lane_heading(lanes(heading, offset, width), np.ones(4, np.float32))
+  assert got == pytest.approx(heading, abs=1e-5)
+
+
+def test_lane_heading_needs_both_ego_lines():
+  probs = np.array([1.0, 0.2, 0.9, 1.0], np.float32)
+  assert lane_heading(lanes(0.01), probs) is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(-math.radians(4), math.radians(4)), st.integers(0, 2**31 - 1))
+def test_converges_to_the_mount_yaw(psi, seed):
+  """Each frame is warped with the current calibration; the lane it shows is off by what is left to correct,
+  plus the car's own wandering in its lane (zero mean) and the model's noise."""
+  rng, cal = np.random.default_rng(seed), Calibrator()
+  statuses = []
+  for _ in range(30 * BLOCK_SAMPLES):
+    cal.add(-(psi - cal.yaw) + rng.normal(0, 0.004))
+    statuses.append(cal.status)
+  assert statuses[0] == CalStatus.uncalibrated and statuses[-1] == CalStatus.calibrated
+  assert statuses.index(CalStatus.calibrated) == MIN_BLOCKS * BLOCK_SAMPLES - 1
+  assert cal.yaw == pytest.approx(psi, abs=math.radians(0.15))
+
+
+def test_a_wild_mount_is_invalid():
+  cal = Calibrator()
+  for _ in range(MIN_BLOCKS * BLOCK_SAMPLES):
+    cal.add(-(MAX_YAW * 1.5 - cal.yaw))
+  assert cal.status == CalStatus.invalid
+
+
+def model_msg(heading: float, curvature: float = 0.0, valid: bool = True):
+  msg = messaging.new_message("modelV2")
+  md = msg.modelV2
+  md.laneLines = arrays.pack(lanes(heading), SHAPES["laneLines"])
+  md.laneLineProbs = arrays.pack(np.ones(4, np.float32), SHAPES["laneLineProbs"])
+  md.action.desiredCurvature = curvature
+  md.valid = valid
+  return messaging.log_from_bytes(msg.to_bytes()).modelV2
+
+
+def test_learns_only_from_frames_worth_learning_from():
+  assert qualifies(model_msg(0.02), MIN_SPEED + 1) == pytest.approx(0.02, abs=1e-5)
+  assert qualifies(model_msg(0.02), MIN_SPEED - 1) is None                      # too slow
+  assert qualifies(model_msg(0.02, curvature=2 * MAX_CURVATURE), 20.0) is None  # in a curve
+  assert qualifies(model_msg(0.02, valid=False), 20.0) is None                  # a torn frame
+
+
+def test_fills_live_calibration():
+  cal = Calibrator()
+  for _ in range(MIN_BLOCKS * BLOCK_SAMPLES):
+    cal.add(-(0.02 - cal.yaw))
+  msg = messaging.new_message("liveCalibration")
+  cal.fill(msg.liveCalibration)
+  lc = messaging.log_from_bytes(msg.to_bytes()).liveCalibration
+  assert lc.calStatus == CalStatus.calibrated and lc.validBlocks == MIN_BLOCKS and lc.calPerc == 100
+  assert list(lc.rpyCalib)[:2] == [0.0, 0.0] and lc.rpyCalib[2] == pytest.approx(0.02, abs=1e-3)
