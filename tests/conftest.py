@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from cereal import prefix as lp_prefix
+from cereal.clock import set_replay_time
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -33,6 +34,7 @@ def isolated_prefix(monkeypatch, tmp_path):
   monkeypatch.setenv("LP_LOG_DIR", str(tmp_path / "logs"))
   yield name
   lp_prefix.cleanup()
+  set_replay_time(None)  # a test that drove the message clock (lock-step, SIL) must not leave it frozen
 
 
 @pytest.fixture
