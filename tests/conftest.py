@@ -1,4 +1,6 @@
 import os
+import signal
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -50,3 +52,17 @@ def subprocess_env() -> dict[str, str]:
   env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
   env["PYTHONUNBUFFERED"] = "1"
   return env
+
+
+def stop_processes(procs) -> None:
+  """Terminate test-started processes (resuming any the test stopped) and reap them; kill what will not go."""
+  for p in procs:
+    if p.poll() is None:
+      os.kill(p.pid, signal.SIGCONT)
+      p.terminate()
+  for p in procs:
+    try:
+      p.wait(10)
+    except subprocess.TimeoutExpired:
+      p.kill()
+      p.wait()

@@ -17,7 +17,7 @@ from cereal import messaging
 from hardware.cand import ELM327, SILENT
 from selfdrive.car import platform_info
 from selfdrive.common.params import Params
-from tests.conftest import subprocess_env
+from tests.conftest import stop_processes, subprocess_env
 from tools.sim import constants as C
 from tools.sim.simd import NO_UDS_ENV
 
@@ -44,14 +44,7 @@ def car(tmp_path, car_env):
   Params().put("SimSeed", SEED)
   procs = {m: start(m, tmp_path, car_env) for m in PROCESSES}
   yield procs
-  for p in procs.values():
-    p.terminate()
-  for p in procs.values():
-    try:
-      p.wait(10)
-    except subprocess.TimeoutExpired:
-      p.kill()
-      p.wait()
+  stop_processes(procs.values())
 
 
 def test_sim_cand_card(car, tmp_path):

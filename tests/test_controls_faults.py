@@ -14,7 +14,7 @@ import pytest
 
 from cereal import messaging
 from selfdrive.common.params import Params
-from tests.conftest import subprocess_env
+from tests.conftest import stop_processes, subprocess_env
 from tools.sim import constants as C
 
 SEED = 94                  # no traffic event before t = 20 s
@@ -40,16 +40,7 @@ def stack(request, tmp_path):
     log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 -- closed with the process
     procs[name] = subprocess.Popen([sys.executable, "-m", module], env=env, stdout=log, stderr=subprocess.STDOUT)
   yield procs
-  for p in procs.values():
-    if p.poll() is None:
-      os.kill(p.pid, signal.SIGCONT)
-      p.terminate()
-  for p in procs.values():
-    try:
-      p.wait(10)
-    except subprocess.TimeoutExpired:
-      p.kill()
-      p.wait()
+  stop_processes(procs.values())
 
 
 def watch(stack, fault, tmp_path) -> None:

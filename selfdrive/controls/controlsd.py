@@ -14,6 +14,7 @@ import numpy as np
 from cereal import log, messaging
 from cereal.clock import mono_time
 from selfdrive.common.process import exit_on_sigterm
+from selfdrive.controls.lib.car import wait_for_car
 from selfdrive.controls.lib.latcontrol_torque import LatControlTorque, TorqueParams
 from selfdrive.controls.lib.limits import (
   ACCEL_MIN,
@@ -152,9 +153,7 @@ def main() -> int:
   exit_on_sigterm()
   sm = messaging.SubMaster(INPUTS, poll="carState")
   pm = messaging.PubMaster(["carControl", "controlsState"])
-  while not (sm.seen["carParams"] and not sm["carParams"].dashcamOnly):
-    sm.update(100)   # no car to control (yet): a dashcam-only car never gets past here
-  controls = Controls(sm["carParams"])
+  controls = Controls(wait_for_car(sm))
   while True:
     sm.update(CARSTATE_TIMEOUT_MS)
     if not sm.updated["carState"]:

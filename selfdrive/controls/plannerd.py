@@ -9,6 +9,7 @@ import time
 
 from cereal import arrays, messaging
 from selfdrive.common.process import exit_on_sigterm
+from selfdrive.controls.lib.car import wait_for_car
 from selfdrive.controls.lib.desire_helper import Desire, DriverInput
 from selfdrive.controls.lib.lateral_planner import LateralPlanner
 from selfdrive.controls.lib.limits import FOLLOW_TIME_GAP
@@ -75,9 +76,7 @@ def main() -> int:
   exit_on_sigterm()
   sm = messaging.SubMaster(INPUTS, poll="modelV2")
   pm = messaging.PubMaster(["longitudinalPlan", "lateralPlan"])
-  while not (sm.seen["carParams"] and not sm["carParams"].dashcamOnly):
-    sm.update(100)   # no car to control (yet): a dashcam-only car never gets past here
-  planner = Planner(sm["carParams"])
+  planner = Planner(wait_for_car(sm))
   while True:
     sm.update(1000)
     if not sm.updated["modelV2"] or not sm.seen["carState"]:

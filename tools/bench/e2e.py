@@ -1,6 +1,5 @@
 """End-to-end latency: from a camera frame to the steering CAN frame it caused, through the whole stack driving the
-simulator (the manager, as `localpilot sim` runs it; oracle perception until the driving model lands, named in the
-figures).
+simulator (the manager, as `localpilot sim` runs it, the driving model perceiving).
 
 Each sendcan carries the latest carControl; controlsd stamps the lateral plan it steered from (controlsState,
 sent with the same logMonoTime as carControl), the plan names its modelV2, the model its camera frame. The latency
@@ -80,10 +79,8 @@ class Trace:
 
 
 def run(seconds: float = 30.0) -> dict:
-  from tools.sim.cli import model_available, sim_env
-  perception = "model" if model_available() else "oracle"
-  cmd = [sys.executable, "-m", "selfdrive.manager.manager", "--flag", "sim"] + \
-    (["--flag", "oracle"] if perception == "oracle" else [])
+  from tools.sim.cli import sim_env
+  cmd = [sys.executable, "-m", "selfdrive.manager.manager", "--flag", "sim"]
   manager = subprocess.Popen(cmd, env=sim_env(), start_new_session=True, stdout=subprocess.DEVNULL)
   sm = messaging.SubMaster(["selfdriveState"])
   socks = [messaging.sub_sock(s) for s in TRACED]
@@ -116,7 +113,7 @@ def run(seconds: float = 30.0) -> dict:
   if not lat["e2e"]:
     raise RuntimeError("no camera frame was traced to a steering frame")
   e2e = np.array(lat["e2e"])
-  return {"perception": perception, "seconds": seconds, "frames": len(e2e),
+  return {"perception": "model", "seconds": seconds, "frames": len(e2e),
           "e2e_p50_ms": round(float(np.percentile(e2e, 50)), 1), "e2e_p99_ms": round(float(np.percentile(e2e, 99)), 1),
           "e2e_max_ms": round(float(e2e.max()), 1),
           **{f"{k}_p50_ms": round(float(np.median(v)), 1) for k, v in lat.items() if k != "e2e"}}

@@ -39,11 +39,6 @@ def _status_line(sm: messaging.SubMaster, elapsed_s: float) -> str:
   return line
 
 
-def model_available() -> bool:
-  from selfdrive.manager.process_config import PROCESSES
-  return any(p.name == "modeld" for p in PROCESSES)
-
-
 def sim_env() -> dict[str, str]:
   """The stack's environment in the simulator: its CAN adapter and camera are the simulator's. The car is not named:
   card identifies it by its ECUs' firmware versions, as it does a real one."""
@@ -55,9 +50,6 @@ def sim_env() -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
   from tools.sim.report import DriveRecorder  # imported here: numpy and OpenCV are slow for --help
   from tools.sim.ui import SimView
-  if args.perception == "model" and not model_available():
-    print("localpilot sim: no driving model in this build yet, so the stack cannot engage; "
-          "--perception oracle drives on the simulator's ground truth to test the controls", file=sys.stderr)
   Params().put("SimSeed", args.seed)
   cmd = [sys.executable, "-m", "selfdrive.manager.manager", "--flag", "sim"]
   if args.perception == "oracle":
