@@ -191,7 +191,7 @@ def test_send_checks_the_union_member():
 
 def _lockstep_process():
   """A tiny deterministic process: doubles the speed it hears, stamped with the (replayed) clock."""
-  sm = messaging.SubMaster(["carState"])
+  sm = messaging.SubMaster(["carState", "modelV2"])
   pm = messaging.PubMaster(["carControl"])
   while True:
     sm.update(100)
@@ -199,6 +199,7 @@ def _lockstep_process():
       out = messaging.new_message("carControl")
       out.carControl.actuators.accel = sm["carState"].vEgo * 2
       out.carControl.enabled = sm.alive["carState"]
+      out.carControl.latActive = sm.alive["modelV2"]
       out.logMonoTime = mono_time()
       pm.send("carControl", out)
 
@@ -209,17 +210,20 @@ def test_lockstep_replay_is_exact(monkeypatch):
   proc = CTX.Process(target=_lockstep_process)
   proc.start()
   try:
-    t0 = 1_000_000_000
+    t0 = 10**17  # far from this machine's own clock: a step must see its own time, never the live clock
     for i in range(50):
       msg = messaging.new_message("carState")
       msg.carState.vEgo = float(i)
       t = t0 + i * 10_000_000
       msg.logMonoTime = t
-      outs = [messaging.log_from_bytes(b) for b in harness.step(t, [msg.to_bytes()])]
+      inputs = [msg.to_bytes()]
+      if i % 5 == 0:  # modelV2 at 20 Hz: alive between its messages by the replayed clock
+        inputs.insert(0, _stamped("modelV2", t))
+      outs = [messaging.log_from_bytes(b) for b in harness.step(t, inputs)]
       assert len(outs) == 1
       assert outs[0].carControl.actuators.accel == 2.0 * i
       assert outs[0].logMonoTime == t
-      assert outs[0].carControl.enabled
+      assert outs[0].carControl.enabled and outs[0].carControl.latActive
     # a step without input: no output, and the replayed clock decides liveness (carState dead 1 s later)
     assert harness.step(t0 + 60 * 10_000_000, []) == []
     late = messaging.new_message("carState")
@@ -266,3 +270,9 @@ def test_submaster_takes_every_service():
   assert not any(sm.updated.values()) and not sm.all_alive()
   assert len(sm["can"]) == 0 and sm["carState"].vEgo == 0.0
   sm.close()
+
+
+def _stamped(service: str, t_ns: int) -> bytes:
+  msg = messaging.new_message(service)
+  msg.logMonoTime = t_ns
+  return msg.to_bytes()

@@ -100,7 +100,8 @@ class SubMaster:
 
   def update(self, timeout_ms: int = 100) -> None:
     if self.link is not None:
-      self.update_msgs(mono_time(), self.link.exchange())
+      msgs = self.link.exchange()  # sets the clock to the step's time: read it after
+      self.update_msgs(mono_time(), msgs)
       return
     if self.poll is not None:
       got = self._recv_poll_service(timeout_ms)
