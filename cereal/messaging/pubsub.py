@@ -5,6 +5,7 @@ import zmq
 
 from cereal.clock import mono_time
 from cereal.messaging import lockstep
+from cereal.messaging.header import Header, read_header
 from cereal.messaging.sockets import (
   UnknownServiceError,
   log_from_bytes,
@@ -33,12 +34,10 @@ class PubMaster:
 
   def send(self, service: str, msg) -> None:
     """Publish an Event builder (or its bytes) on a service this PubMaster owns."""
-    if isinstance(msg, bytes):
-      data = msg
-    else:
-      if msg.which() != service:
-        raise ValueError(f"a {msg.which()!r} message sent on {service!r}")
-      data = msg.to_bytes()
+    data = msg if isinstance(msg, bytes) else msg.to_bytes()
+    which = read_header(data).which
+    if which != service:
+      raise ValueError(f"a {which!r} message sent on {service!r}")
     if self.link is not None:
       if service not in self.services:
         raise UnknownServiceError(service)
@@ -55,6 +54,9 @@ class SubMaster:
   """The latest message of each subscribed service, with liveness, frequency and validity checks.
 
   `update()` waits (on `poll`'s service alone if given, else on any) and then takes whatever else arrived.
+  Taking a message in reads only its header (cereal/messaging/header.py); the body is parsed when first read
+  (`sm[s]`) and the checks (`alive`, `freq_ok`) run when first asked for, so a process pays for what it uses and a
+  wake-up stays short: every microsecond a subscriber spends after waking delays the others on a busy machine.
   """
 
   def __init__(self, services: list[str], poll: str | None = None, ignore_alive: list[str] | None = None,
@@ -72,18 +74,21 @@ class SubMaster:
     self.frame = -1
     self.updated = dict.fromkeys(services, False)
     self.seen = dict.fromkeys(services, False)
-    self.alive = dict.fromkeys(services, False)
-    self.freq_ok = dict.fromkeys(services, False)
-    self.valid = dict.fromkeys(services, False)
     self.recv_time = dict.fromkeys(services, 0)       # ns, stack clock
     self.recv_frame = dict.fromkeys(services, 0)
+    self._alive = dict.fromkeys(services, False)
+    self._freq_ok = dict.fromkeys(services, False)
+    self.valid = dict.fromkeys(services, False)
     self.logMonoTime = dict.fromkeys(services, 0)
+    self._unparsed: dict[str, bytes] = {}            # received, not read yet
+    self._now = 0                                     # the last update's time: what the checks are computed for
+    self._checked_frame = -1
     update_hz = SERVICES[poll].frequency if poll is not None else float("inf")
     # with conflation a subscriber sees at most one message per update: expect no more than that
     self.expected_hz = {s: min(SERVICES[s].frequency, update_hz) for s in services}
     self._recv_times = {s: deque(maxlen=max(MIN_FREQ_SAMPLES, int(self.expected_hz[s] * FREQ_WINDOW_S)))
                         for s in services}
-    self.data = {s: getattr(new_message(s).as_reader(), s) for s in services}
+    self._data = {s: getattr(new_message(s).as_reader(), s) for s in services}
 
     self.link = lockstep.link()
     self.socks: dict[str, zmq.Socket] = {}
@@ -94,9 +99,22 @@ class SubMaster:
       if poll is None:
         for sock in self.socks.values():
           self.poller.register(sock, zmq.POLLIN)
+    self._other_socks = [(s, sock) for s, sock in self.socks.items() if s != poll]
 
   def __getitem__(self, service: str):
-    return self.data[service]
+    if service in self._unparsed:
+      self._parse(service)
+    return self._data[service]
+
+  @property
+  def alive(self) -> dict[str, bool]:
+    self._check_all()
+    return self._alive
+
+  @property
+  def freq_ok(self) -> dict[str, bool]:
+    self._check_all()
+    return self._freq_ok
 
   def update(self, timeout_ms: int = 100) -> None:
     if self.link is not None:
@@ -108,15 +126,14 @@ class SubMaster:
     else:
       self.poller.poll(timeout_ms)
       got = []
-    for s, sock in self.socks.items():
+    for s, sock in self._other_socks:
       # a conflated socket holds at most one message; asking EVENTS is cheaper than a recv that raises zmq.Again
-      if s != self.poll and sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+      if sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
         got.append((s, sock.recv(zmq.NOBLOCK)))
     now = mono_time()
-    self._begin_frame()
+    self._begin_frame(now)
     for s, data in got:
-      self._take(s, log_from_bytes(data), now)
-    self._check_all(now)
+      self._take(s, read_header(data), data, now)
 
   def _recv_poll_service(self, timeout_ms: int) -> list[tuple[str, bytes]]:
     """Block in recv itself: measured ~100 us quicker to wake than zmq_poll followed by recv."""
@@ -132,48 +149,55 @@ class SubMaster:
 
   def update_msgs(self, now_ns: int, msgs: list[bytes]) -> None:
     """Take in raw messages received at `now_ns` (lock-step replay and tools feed messages this way)."""
-    self._begin_frame()
+    self._begin_frame(now_ns)
     for data in msgs:
-      event = log_from_bytes(data)
-      s = event.which()
-      if s in self.updated:
-        self._take(s, event, now_ns)
-    self._check_all(now_ns)
+      header = read_header(data)
+      if header.which in self.updated:
+        self._take(header.which, header, data, now_ns)
 
-  def _begin_frame(self) -> None:
+  def _begin_frame(self, now_ns: int) -> None:
     self.frame += 1
-    self.updated = dict.fromkeys(self.services, False)
+    self._now = now_ns
+    for s, was in self.updated.items():
+      if was:
+        self.updated[s] = False
 
-  def _take(self, s: str, event, now_ns: int) -> None:
+  def _take(self, s: str, header: Header, data: bytes, now_ns: int) -> None:
     self.updated[s] = self.seen[s] = True
+    self.logMonoTime[s] = header.logMonoTime
+    self.valid[s] = header.valid
     self.recv_time[s] = now_ns
     self.recv_frame[s] = self.frame
-    self.logMonoTime[s] = event.logMonoTime
-    self.valid[s] = event.valid
-    self.data[s] = getattr(event, s)
     self._recv_times[s].append(now_ns)
+    self._unparsed[s] = data
 
-  def _check_all(self, now_ns: int) -> None:
+  def _parse(self, s: str) -> None:
+    self._data[s] = getattr(log_from_bytes(self._unparsed.pop(s)), s)
+
+  def _check_all(self) -> None:
+    if self._checked_frame == self.frame:
+      return
+    self._checked_frame = self.frame
     for s in self.services:
-      self._check(s, now_ns)
+      self._check(s, self._now)
 
   def _check(self, s: str, now_ns: int) -> None:
     hz = self.expected_hz[s]
     if not self.seen[s]:
-      self.alive[s] = self.freq_ok[s] = False
+      self._alive[s] = self._freq_ok[s] = False
       return
     if hz < ON_CHANGE_HZ:
-      self.alive[s] = self.freq_ok[s] = True
+      self._alive[s] = self._freq_ok[s] = True
       return
     since_last = (now_ns - self.recv_time[s]) * 1e-9
-    self.alive[s] = since_last < ALIVE_PERIODS / hz
+    self._alive[s] = since_last < ALIVE_PERIODS / hz
     times = self._recv_times[s]
     if len(times) < MIN_FREQ_SAMPLES or since_last > STALE_PERIODS / hz:
-      self.freq_ok[s] = False
+      self._freq_ok[s] = False
       return
     span = (times[-1] - times[0]) * 1e-9
     measured = (len(times) - 1) / span if span > 0 else float("inf")
-    self.freq_ok[s] = FREQ_TOLERANCE[0] * hz <= measured <= FREQ_TOLERANCE[1] * hz
+    self._freq_ok[s] = FREQ_TOLERANCE[0] * hz <= measured <= FREQ_TOLERANCE[1] * hz
 
   def all_alive(self, services: list[str] | None = None) -> bool:
     return all(self.alive[s] for s in (services or self.services) if s not in self.ignore_alive)
