@@ -15,7 +15,9 @@ from selfdrive.car.fingerprinting import (
   CarMatch,
   UnknownPlatform,
   UnrecognizedCar,
+  collect_fingerprint,
   fingerprint,
+  fits,
   layout,
   legacy_fingerprints,
   platforms,
@@ -23,7 +25,7 @@ from selfdrive.car.fingerprinting import (
 from selfdrive.common.errors import UserError
 from tests.fixtures import make_can_fixtures as fx
 from tools.can import cli
-from tools.can.decode import DecodeError, decode_log, write_csv
+from tools.can.decode import DecodeError, decode_log, summary, write_csv
 from tools.lib.canlog import read_can_log, read_processed_log, write_can_log
 
 FIXTURE = fx.OUT
@@ -140,6 +142,34 @@ def test_decode_fixture_matches_the_drive(tmp_path):
                                                                            abs_tol=1e-4)
 
 
+def test_decode_checks_only_the_buses_a_log_recorded(tmp_path):
+  """A logger on the powertrain bus alone: the camera bus's messages are named, not held against canValid; a
+  recorded bus that goes quiet, or --all-buses, still fails it."""
+  frames = fx.rav4_tss2_frames()
+  pt_only = tmp_path / "pt_only.log"
+  write_can_log(pt_only, [(t, f) for t, f in frames if f.bus == 0])
+  d = decode_log(pt_only, car="TOYOTA_RAV4_TSS2")
+  assert d.unrecorded and {m.bus for m in d.unrecorded} == {2} and d.missing == []
+  assert all(r.canValid for r in d.rows[-100:])
+  assert "not in log bus 2" in summary(d) and "LKAS_HUD" in summary(d)
+  strict = decode_log(pt_only, car="TOYOTA_RAV4_TSS2", all_buses=True)
+  assert strict.unrecorded == [] and {m.bus for m in strict.missing} == {2} and strict.can_valid_share == 0.0
+  # bus 2 heard only in the last second: a recorded bus is checked, so the seconds before are invalid
+  cut = frames[-1][0] - 1_000_000_000
+  late = tmp_path / "late.log"
+  write_can_log(late, [(t, f) for t, f in frames if f.bus == 0 or t > cut])
+  q = decode_log(late, car="TOYOTA_RAV4_TSS2")
+  assert q.unrecorded == [] and q.missing == []
+  assert not any(r.canValid for r in q.rows if r.t * 1e9 < cut) and q.rows[-1].canValid
+
+
+def test_fits_tells_whether_the_can_could_be_the_car():
+  finger = collect_fingerprint(fx.rav4_tss2_frames())
+  assert fits("TOYOTA_RAV4_TSS2", finger) and fits("TOYOTA_COROLLA_TSS2", finger)  # the same CAN layout
+  assert not fits("TOYOTA_RAV4", finger) and not fits("HONDA_CIVIC", finger)
+  assert not fits("TOYOTA_RAV4_TSS2", collect_fingerprint([]))
+
+
 def test_decode_refuses_what_it_cannot_tell(tmp_path):
   path = tmp_path / "alien.log"
   write_can_log(path, [(1_700_000_000_000_000_000 + k * 10_000_000, CanFrame(0x7A0, bytes(3), 0)) for k in range(300)])
@@ -216,10 +246,15 @@ def test_real_rav4_decode_tracks_recorded_channels(rav4_log):
   assert np.sqrt(np.mean(a_err ** 2)) < 0.1 and np.abs(a_err).max() < 0.6
   assert 5 < np.mean([r.vEgo for r in d.rows]) < 25
   assert any(r.cruiseEnabled for r in d.rows) and not any(r.brakePressed for r in d.rows[late.argmax():])
-  # The camera was cut off from the car in 2018 (openpilot stood in for it), so no bus 2 was recorded: today's
-  # opendbc still waits for the camera's LKAS_HUD there and holds canValid false. Everything else arrives.
-  assert d.missing == [MissingMessage(2, 0x412, "LKAS_HUD")] and d.can_valid_share == 0.0
+  # The camera was cut off from the car in 2018 (openpilot stood in for it), so no bus 2 was recorded: the
+  # camera's LKAS_HUD, which today's opendbc reads there, is named and not held against canValid. Everything
+  # else arrives: after opendbc's first second (it learns each message's rate) every cycle is valid.
+  assert d.missing == [] and d.unrecorded == [MissingMessage(2, 0x412, "LKAS_HUD")]
+  assert all(r.canValid for r in np.array(d.rows)[late])
+  strict = decode_log(path, car="TOYOTA_RAV4", all_buses=True)
+  assert strict.missing == [MissingMessage(2, 0x412, "LKAS_HUD")] and strict.can_valid_share == 0.0
   # ... and on bus 0 only the frames openpilot itself sent (the panda's echoes) carry PRE_COLLISION
   no_tx = path.with_name("rav4_no_tx.log")
   write_can_log(no_tx, read_processed_log(data, TOYOTA_TSSP_DBCS, include_tx=False))
-  assert MissingMessage(0, 0x283, "PRE_COLLISION") in decode_log(no_tx, car="TOYOTA_RAV4").missing
+  without_tx = decode_log(no_tx, car="TOYOTA_RAV4")
+  assert MissingMessage(0, 0x283, "PRE_COLLISION") in without_tx.missing and without_tx.can_valid_share == 0.0

@@ -69,8 +69,27 @@ class CarAdapter:
 
   def missing_messages(self) -> list[MissingMessage]:
     """Messages CarState reads that have never arrived: why canValid stays false."""
-    return sorted(MissingMessage(cp.bus, s.address, s.name) for cp in self._ci.can_parsers.values() if cp is not None
+    return sorted(MissingMessage(cp.bus, s.address, s.name) for cp in self._parsers()
                   for s in cp.message_states.values() if not s.timestamps and not s.ignore_alive)
+
+  def buses_read(self) -> set[int]:
+    return {cp.bus for cp in self._parsers() if cp.message_states}
+
+  def stop_checking_bus(self, bus: int) -> list[MissingMessage]:
+    """For a recording that never had this bus (a logger on one bus, a camera cut off): its messages no longer hold
+    canValid false — opendbc's own mechanism for messages it may miss (a NaN frequency: ignore_alive). Only offline
+    tools call this; card never does. Returns the messages no longer checked."""
+    unchecked = []
+    for cp in self._parsers():
+      if cp.bus == bus:
+        for s in cp.message_states.values():
+          if not s.ignore_alive:
+            s.ignore_alive = True
+            unchecked.append(MissingMessage(bus, s.address, s.name))
+    return sorted(unchecked)
+
+  def _parsers(self) -> list:
+    return [cp for cp in self._ci.can_parsers.values() if cp is not None]
 
 
 @contextlib.contextmanager

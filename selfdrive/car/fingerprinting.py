@@ -111,6 +111,12 @@ def _fit(platform: str, seen: dict[int, int]) -> tuple[int, int]:
   return sum(seen.get(a) == size for a, (_, size) in reads.items()), len(reads)
 
 
+def fits(platform: str, finger: Fingerprint) -> bool:
+  """Every bus-0 message the platform reads is in the fingerprint, at its DBC length: the CAN could be this car."""
+  seen, needed = _fit(platform, finger.get(0, {}))
+  return needed > 0 and seen == needed
+
+
 def fingerprint(frames: Iterable[tuple[int, CanFrame]], seconds: float = FINGERPRINT_S) -> CarMatch | UnrecognizedCar:
   """The platform whose CAN matches the first `seconds` of frames, or why none does."""
   head: list[tuple[int, CanFrame]] = []

@@ -26,6 +26,10 @@ Without --car the platform is told from the first 2 s of bus 0: by opendbc's CAN
 else by which platform reads exactly the messages seen. Some platforms read the same messages (a 2018 RAV4 and a
 2018 Corolla); then the first of them is used and the summary names the others: pass --car to pick.
 
+A bus the log has no frame on at all (a logger wired to one bus, a camera cut off from the car) was not
+recorded, not silent: the messages opendbc reads there are named in the summary and not held against canValid.
+--all-buses holds canValid to them as the live car does.
+
 At the end it prints the platform, how many frames and rows, the seconds covered and the share of rows where
 canValid holds, naming any message opendbc waited for and never saw.
 """
@@ -41,7 +45,8 @@ exit status: 0 decoded, 2 the log, the car or the output could not be used (the 
 
 
 def _decode(args: argparse.Namespace) -> int:
-  d = decode.decode_log(args.file, car=args.car, skip_bad=args.skip_bad_lines, progress=decode.progress_wanted())
+  d = decode.decode_log(args.file, car=args.car, skip_bad=args.skip_bad_lines, progress=decode.progress_wanted(),
+                        all_buses=args.all_buses)
   decode.write_csv(d.rows, args.csv)
   print(decode.summary(d))
   print(f"wrote      {args.csv}")
@@ -66,6 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
   d.add_argument("--csv", metavar="OUT", required=True, help="where to write the rows (CSV with a header line)")
   d.add_argument("--skip-bad-lines", action="store_true",
                  help="skip malformed lines (counted in the summary) instead of stopping at the first")
+  d.add_argument("--all-buses", action="store_true",
+                 help="hold canValid false for messages on buses the log never recorded too")
   d.set_defaults(func=_decode)
 
   pl = can_sub.add_parser("platforms", help="list the car platform names --car accepts",

@@ -46,6 +46,7 @@ class Decoded:
   frames: int
   rows: list[DecodedRow]
   missing: list[MissingMessage]
+  unrecorded: list[MissingMessage]  # read on a bus the log never recorded: not held against canValid
   skipped: int
 
   @property
@@ -81,7 +82,8 @@ def decode_frames(frames: list[tuple[int, CanFrame]], adapter: CarAdapter, progr
 
 
 def decode_log(path: str | os.PathLike, car: str | None = None, skip_bad: bool = False,
-               progress: bool = False) -> Decoded:
+               progress: bool = False, all_buses: bool = False) -> Decoded:
+  """all_buses: hold canValid false for messages on buses the log never recorded too (the live car's rule)."""
   path = Path(path)
   reader = CanLogReader(path, skip_bad)
   with warnings.catch_warnings():
@@ -92,8 +94,11 @@ def decode_log(path: str | os.PathLike, car: str | None = None, skip_bad: bool =
   match = choose_platform(frames, car, path)
   platform = match.platform if isinstance(match, CarMatch) else match.candidates[0]
   adapter = CarAdapter(platform, match.fingerprint)
+  recorded = {f.bus for _, f in frames}
+  unrecorded = [] if all_buses else [m for bus in sorted(adapter.buses_read() - recorded)
+                                     for m in adapter.stop_checking_bus(bus)]
   rows = decode_frames(frames, adapter, progress)
-  return Decoded(path, platform, match, len(frames), rows, adapter.missing_messages(), reader.skipped)
+  return Decoded(path, platform, match, len(frames), rows, adapter.missing_messages(), unrecorded, reader.skipped)
 
 
 def write_csv(rows: list[DecodedRow], path: str | os.PathLike) -> None:
@@ -119,6 +124,11 @@ def summary(d: Decoded) -> str:
            f"frames     {d.frames}" + (f" ({d.skipped} bad lines skipped)" if d.skipped else ""),
            f"rows       {len(d.rows)} cycles of 10 ms = {d.seconds:.1f} s",
            f"canValid   {100 * d.can_valid_share:.1f}% of rows"]
+  if d.unrecorded:
+    buses = sorted({m.bus for m in d.unrecorded})
+    lines.append(f"not in log bus {', '.join(map(str, buses))}: "
+                 + ", ".join(f"{m.name} ({m.address:#x}) on bus {m.bus}" for m in d.unrecorded)
+                 + " not checked (--all-buses holds canValid to them too)")
   if d.missing:
     lines.append("never seen " + ", ".join(f"{m.name} ({m.address:#x}) on bus {m.bus}" for m in d.missing)
                  + ": opendbc marks CAN invalid while a message it reads is missing")
