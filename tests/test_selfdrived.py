@@ -1,5 +1,7 @@
 """selfdrived: the engagement state machine's transitions and invariants, the events it raises from what the car and
 the stack report, and the alerts it shows."""
+from dataclasses import dataclass
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,7 +12,7 @@ from selfdrive.controls.lib.limits import DT_CTRL, SOFT_DISABLE_S
 from selfdrive.selfdrived import selfdrived
 from selfdrive.selfdrived.alerts import AlertManager
 from selfdrive.selfdrived.events import ET, EVENTS, Events
-from selfdrive.selfdrived.state import ACTIVE_STATES, ENABLED_STATES, SOFT_DISABLE_STEPS, StateMachine
+from selfdrive.selfdrived.state import ACTIVE_STATES, ENABLED_STATES, StateMachine
 from tests.test_closed_loop_sil import car_params_message
 
 State = log.SelfdriveState.OpenpilotState
@@ -28,10 +30,20 @@ def events(*names: str) -> Events:
   return ev
 
 
-def machine(state: int) -> StateMachine:
-  sm = StateMachine(state)
+@dataclass
+class Machine(StateMachine):
+  """The state machine stepped on a clock of its own, at 100 Hz unless told otherwise."""
+  t: float = 0.0
+
+  def step(self, ev: Events, dt: float = DT_CTRL) -> None:
+    self.t += dt
+    self.update(ev, self.t)
+
+
+def machine(state: int) -> Machine:
+  sm = Machine(state)
   if state == State.softDisabling:
-    sm.soft_disable_timer = SOFT_DISABLE_STEPS
+    sm.soft_disable_end = SOFT_DISABLE_S
   return sm
 
 
@@ -39,66 +51,75 @@ def machine(state: int) -> StateMachine:
 def test_user_and_immediate_disable_win_in_every_engaged_state(state):
   for name in (ONE_TYPE[ET.USER_DISABLE], ONE_TYPE[ET.IMMEDIATE_DISABLE], "canError", "pedalPressed"):
     sm = machine(state)
-    sm.update(events(name, "commIssue", "steerOverride"))
+    sm.step(events(name, "commIssue", "steerOverride"))
     assert sm.state == State.disabled, name
 
 
 def test_engage_needs_enable_and_no_no_entry():
   sm = machine(State.disabled)
-  sm.update(events("pcmEnable", "commIssue"))
+  sm.step(events("pcmEnable", "commIssue"))
   assert sm.state == State.disabled and ET.NO_ENTRY in sm.alert_types
-  sm.update(events("pcmEnable"))
+  sm.step(events("pcmEnable"))
   assert sm.state == State.enabled and ET.ENABLE in sm.alert_types
   sm = machine(State.disabled)
-  sm.update(events("pcmEnable", "steerOverride"))
+  sm.step(events("pcmEnable", "steerOverride"))
   assert sm.state == State.overriding, "engaging while the driver steers: overriding"
 
 
 def test_soft_disable_counts_down_and_recovers():
   sm = machine(State.enabled)
-  sm.update(events("commIssue"))
+  sm.step(events("commIssue"))
   assert sm.state == State.softDisabling and ET.SOFT_DISABLE in sm.alert_types
-  for _ in range(SOFT_DISABLE_STEPS // 2):
-    sm.update(events("commIssue"))
+  for _ in range(round(SOFT_DISABLE_S / DT_CTRL) // 2):
+    sm.step(events("commIssue"))
   assert sm.state == State.softDisabling
-  sm.update(events())
+  sm.step(events())
   assert sm.state == State.enabled, "the cause went away in time"
-  sm.update(events("cameraMalfunction"))
-  steps = 1
+  sm.step(events("cameraMalfunction"))
+  start = sm.t
   while sm.state == State.softDisabling:
-    sm.update(events("cameraMalfunction"))
-    steps += 1
-  assert sm.state == State.disabled and steps * DT_CTRL == pytest.approx(SOFT_DISABLE_S, abs=2 * DT_CTRL)
+    sm.step(events("cameraMalfunction"))
+  assert sm.state == State.disabled and SOFT_DISABLE_S <= sm.t - start < SOFT_DISABLE_S + DT_CTRL + 1e-9
+
+
+def test_soft_disable_keeps_time_when_steps_come_slowly():
+  """carState itself stopped: selfdrived steps on its 100 ms timeout, and still disengages on time."""
+  sm = machine(State.enabled)
+  sm.step(events("commIssue"))
+  start = sm.t
+  while sm.state == State.softDisabling:
+    sm.step(events("commIssue"), dt=0.1)
+  assert sm.state == State.disabled and SOFT_DISABLE_S <= sm.t - start < SOFT_DISABLE_S + 0.1 + 1e-9
 
 
 def test_overriding_comes_and_goes():
   sm = machine(State.enabled)
-  sm.update(events("gasPressedOverride"))
+  sm.step(events("gasPressedOverride"))
   assert sm.state == State.overriding and sm.active
-  sm.update(events("gasPressedOverride", "commIssue"))
+  sm.step(events("gasPressedOverride", "commIssue"))
   assert sm.state == State.softDisabling
   sm = machine(State.overriding)
-  sm.update(events())
+  sm.step(events())
   assert sm.state == State.enabled
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(st.sampled_from(sorted(EVENTS)), max_size=4), max_size=300))
+@given(st.lists(st.tuples(st.lists(st.sampled_from(sorted(EVENTS)), max_size=4), st.floats(0.001, 0.3)), max_size=300))
 def test_state_machine_invariants(steps):
   sm = machine(State.disabled)
-  for names in steps:
+  for names, dt in steps:
     before = sm.state
     ev = events(*names)
-    sm.update(ev)
+    sm.step(ev, dt)
     assert sm.enabled == (sm.state in ENABLED_STATES) and sm.active == (sm.state in ACTIVE_STATES)
     if before == State.disabled and sm.state != State.disabled:
       assert ev.contains(ET.ENABLE) and not ev.contains(ET.NO_ENTRY), "engaged only when asked and allowed"
     if before != State.disabled and (ev.contains(ET.USER_DISABLE) or ev.contains(ET.IMMEDIATE_DISABLE)):
       assert sm.state == State.disabled
     if sm.state == State.softDisabling:
-      assert ev.contains(ET.SOFT_DISABLE) and 0 < sm.soft_disable_timer <= SOFT_DISABLE_STEPS
+      assert ev.contains(ET.SOFT_DISABLE) and sm.t < sm.soft_disable_end <= sm.t + SOFT_DISABLE_S
     if before == State.softDisabling and sm.state == State.disabled:
-      assert sm.soft_disable_timer == 0 or ev.contains(ET.USER_DISABLE) or ev.contains(ET.IMMEDIATE_DISABLE)
+      assert sm.t >= sm.soft_disable_end or ev.contains(ET.USER_DISABLE) or ev.contains(ET.IMMEDIATE_DISABLE)
 
 
 def test_alert_manager_priority_and_duration():

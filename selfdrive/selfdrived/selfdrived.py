@@ -152,7 +152,7 @@ class SelfDrive:
     """selfdriveState, and onroadEvents when the events changed (else None)."""
     ev = self.events_of(sm)
     was_enabled = self.sm_state.enabled
-    self.sm_state.update(ev)
+    self.sm_state.update(ev, now_s)
     for name, et, alert in ev.alerts(self.sm_state.alert_types):
       self.alerts.add(f"{name}/{et.value}", alert, now_s)
     shown = self.alerts.current(now_s)
