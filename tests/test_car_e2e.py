@@ -15,7 +15,10 @@ from opendbc.can import CANPacker
 
 from cereal import messaging
 from hardware.cand import ELM327, SILENT
-from selfdrive.car import platform_info
+from selfdrive.car import CarParams, platform_info
+from selfdrive.car.adapter import CarAdapter
+from selfdrive.car.card import this_drives_car
+from selfdrive.car.convert import car_fw_of, fill_car_params
 from selfdrive.common.params import Params
 from tests.conftest import stop_processes, subprocess_env
 from tools.sim import constants as C
@@ -156,3 +159,51 @@ def test_card_without_firmware_answers_cannot_tell_the_tss2_toyotas_apart(car, t
     assert time.monotonic() < deadline, f"cand never went SILENT for the unrecognized car; logs in {tmp_path}"
     sm.update(50)
   assert not sm.valid["carState"]
+
+
+def test_card_restarted_mid_drive_keeps_the_car(car, tmp_path):
+  """A crashed card cannot ask the ECUs again (cand is in the car's safety mode): it takes this drive's car."""
+  sm = messaging.SubMaster(["carParams", "carState", "pandaStates"])
+  first, _ = wait_for_car_params(car, sm, tmp_path)
+  first = first.as_builder().as_reader()
+  car_mode = first.safetyConfigs[0].safetyModel
+  deadline = time.monotonic() + 10
+  while not (len(sm["pandaStates"]) and sm["pandaStates"][0].safetyModel == car_mode):
+    assert time.monotonic() < deadline, f"cand never took the car's mode; logs in {tmp_path}"
+    sm.update(50)
+  car["selfdrive.car.card"].kill()
+  car["selfdrive.car.card"].wait(10)
+  (tmp_path / "card.log").rename(tmp_path / "card-first.log")
+  car["selfdrive.car.card"] = start("selfdrive.car.card", tmp_path, {})
+  sm = messaging.SubMaster(["carParams", "carState", "pandaStates"])
+  again, modes = wait_for_car_params(car, sm, tmp_path)
+  assert "restarted mid-drive: " + C.SIM_PLATFORM in (tmp_path / "card.log").read_text()
+  assert (again.carFingerprint, str(again.fingerprintSource), len(again.carFw)) == \
+    (first.carFingerprint, "fw", len(first.carFw))
+  assert again.safetyConfigs[0].safetyParam == first.safetyConfigs[0].safetyParam
+  assert ELM327 not in modes, "cand never fell back to fingerprinting"
+  deadline = time.monotonic() + 10
+  while not (sm.valid["carState"] and sm["carState"].canValid and sm["pandaStates"][0].safetyModel == car_mode):
+    assert time.monotonic() < deadline, f"carState never valid again, or cand not in the car's mode; logs in {tmp_path}"
+    sm.update(50)
+
+
+def test_this_drives_car_is_read_back_or_refused(capsys):
+  params = Params()
+  assert this_drives_car(params) is None, "nothing identified yet this drive"
+  adapter = CarAdapter(C.SIM_PLATFORM, car_fw=[CarParams.CarFw.new_message(ecu="eps", fwVersion=b"8965B42170\x00",
+                                                                           address=0x7A1, brand="toyota")], source="fw")
+  msg = messaging.new_message("carParams")
+  fill_car_params(msg.carParams, adapter.car_params)
+  params.put("CarParams", msg.carParams.as_reader().as_builder().to_bytes())
+  car = this_drives_car(params)
+  assert car is not None and car.carFingerprint == C.SIM_PLATFORM
+  rebuilt = CarAdapter(car.carFingerprint, car_fw=car_fw_of(car), source=str(car.fingerprintSource)).car_params
+  assert [(str(f.ecu), f.fwVersion, f.address) for f in rebuilt.carFw] == [("eps", b"8965B42170\x00", 0x7A1)]
+  assert rebuilt.safetyConfigs[0].safetyParam == adapter.car_params.safetyConfigs[0].safetyParam
+  params.put("CarParams", b"\x00\x01not capnp at all")
+  assert this_drives_car(params) is None and "unreadable" in capsys.readouterr().err
+  msg = messaging.new_message("carParams")
+  msg.carParams.brand, msg.carParams.dashcamOnly = "unrecognized", True
+  params.put("CarParams", msg.carParams.as_reader().as_builder().to_bytes())
+  assert this_drives_car(params) is None, "an unrecognized car is identified again"

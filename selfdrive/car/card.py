@@ -5,18 +5,31 @@ The car is named by $LP_CAR_PLATFORM when set (a user whose car cannot be told a
 are asked for their firmware versions (opendbc's query, through cand's diagnostic-only ELM327 mode) and, when those
 match no single platform, it is told from the first seconds of CAN (passive fingerprint).
 An unrecognized car gets dashcam-only carParams: the safety model goes SILENT.
+A card restarted mid-drive (it crashed; the manager brings it back) cannot ask again — cand is in the car's own
+safety mode, which lets no diagnostic frame out — so it takes the car from this drive's CarParams (the param is
+cleared at every onroad transition), with a fresh passive fingerprint for opendbc's feature checks.
 """
 import os
 import sys
 
-from cereal import messaging
+import capnp
+
+from cereal import log, messaging
 from cereal.clock import mono_time
 from cereal.messaging import lockstep
 from hardware.can.frame import CanFrame
 from selfdrive.car import fw_query
 from selfdrive.car.adapter import CarAdapter
-from selfdrive.car.convert import fill_actuators, fill_car_params, fill_car_state, to_opendbc_car_control
-from selfdrive.car.fingerprinting import FINGERPRINT_S, CarMatch, check_platform, collect_fingerprint, fingerprint
+from selfdrive.car.convert import car_fw_of, fill_actuators, fill_car_params, fill_car_state, to_opendbc_car_control
+from selfdrive.car.fingerprinting import (
+  FINGERPRINT_S,
+  CarMatch,
+  check_platform,
+  collect_fingerprint,
+  fingerprint,
+  fits,
+  platforms,
+)
 from selfdrive.common.errors import UserError
 from selfdrive.common.params import Params
 from selfdrive.common.process import exit_on_sigterm
@@ -35,14 +48,51 @@ def can_frames(data: bytes) -> tuple[int, list[CanFrame]]:
   return msg.logMonoTime, frames_of(msg.can)
 
 
-def identify(can_sock, pm: messaging.PubMaster) -> tuple[CarAdapter | None, list[tuple[int, list[CanFrame]]], str]:
+def this_drives_car(params: Params) -> "log.CarParams | None":
+  """The car card identified earlier this drive, if it did (and it was a car it could drive)."""
+  saved = params.get("CarParams")
+  if saved is None:
+    return None
+  try:
+    with log.CarParams.from_bytes(saved) as cp:
+      car = cp.as_builder().as_reader()
+  except (capnp.KjException, ValueError) as e:  # ValueError: not even whole capnp words
+    print(f"card: this drive's CarParams is unreadable ({e}); identifying the car again", file=sys.stderr)
+    return None
+  return None if car.dashcamOnly or car.carFingerprint not in platforms() else car
+
+
+def collect(can_sock, seconds: float) -> list[tuple[int, list[CanFrame]]]:
+  """`seconds` of the car's CAN, from its first frame on."""
+  seen: list[tuple[int, list[CanFrame]]] = []
+  while not seen or seen[-1][0] - seen[0][0] < seconds * 1e9:
+    if can_sock.poll(CAN_TIMEOUT_MS):
+      t, batch = can_frames(can_sock.recv())
+      if batch or seen:
+        seen.append((t, batch))
+  return seen
+
+
+def identify(can_sock, pm: messaging.PubMaster,
+             params: Params) -> tuple[CarAdapter | None, list[tuple[int, list[CanFrame]]], str]:
   """The adapter for this car (None when unrecognized), the CAN seen meanwhile, and how the car was named: by
-  $LP_CAR_PLATFORM, else by its firmware versions, else by the passive fingerprint of its first seconds of CAN."""
+  $LP_CAR_PLATFORM, else by this drive's CarParams (a restart), else by its firmware versions, else by the passive
+  fingerprint of its first seconds of CAN."""
   override = os.environ.get(PLATFORM_ENV)
   if override:
     return CarAdapter(check_platform(override), source="fixed"), [], f"platform {override} from ${PLATFORM_ENV}"
   if can_sock is None:
     raise UserError(f"under process replay card does not fingerprint: name the car in ${PLATFORM_ENV}")
+  earlier = this_drives_car(params)
+  if earlier is not None:
+    seen = collect(can_sock, FINGERPRINT_S)
+    finger = collect_fingerprint([(t, f) for t, batch in seen for f in batch])
+    if fits(earlier.carFingerprint, finger):
+      adapter = CarAdapter(earlier.carFingerprint, finger, car_fw=car_fw_of(earlier),
+                           source=str(earlier.fingerprintSource))
+      return adapter, seen, f"restarted mid-drive: {earlier.carFingerprint} as identified earlier this drive"
+    print(f"card: this drive's CarParams names {earlier.carFingerprint}, but the CAN does not fit it: identifying "
+          "the car again", file=sys.stderr)
   link = fw_query.CanLink(can_sock, pm)
   link.settle()
   fw = fw_query.query(link.recv, link.send)
@@ -119,7 +169,7 @@ def main() -> int:
   sm = messaging.SubMaster(["can", "carControl"] if replay else ["carControl"])
   can_sock = None if replay else messaging.sub_sock("can")
   try:
-    adapter, seen, how = identify(can_sock, pm)
+    adapter, seen, how = identify(can_sock, pm, params)
   except UserError as e:
     print(f"card: error: {e}", file=sys.stderr)
     return 2

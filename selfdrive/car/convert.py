@@ -26,6 +26,12 @@ CAR_FW_FIELDS = ("fwVersion", "address", "subAddress", "brand", "bus", "logging"
 TORQUE_TUNING_FIELDS = ("latAccelFactor", "latAccelOffset", "friction", "steeringAngleDeadzoneDeg")
 
 
+def car_fw_of(car_params) -> list[CarParams.CarFw]:
+  """The firmware versions in a log CarParams (what fill_car_params wrote) as opendbc's structs again."""
+  return [CarParams.CarFw.new_message(ecu=fw.ecu, request=list(fw.request),
+                                      **{name: getattr(fw, name) for name in CAR_FW_FIELDS}) for fw in car_params.carFw]
+
+
 def fill_car_state(out, cs: CarState) -> None:
   """Copy opendbc's CarState into a log carState builder."""
   for name in CAR_STATE_SCALARS:
