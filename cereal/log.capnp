@@ -708,6 +708,45 @@ struct Event {
     simState @21 :SimState;
     initData @22 :InitData;
     roadEncodeIdx @23 :EncodeIndex;
+    liveTracks @24 :LiveTracks;
+    radarState @25 :RadarState;
+  }
+}
+
+# The car's radar as opendbc's RadarInterface reads it off CAN (card publishes it, 20 Hz on a Toyota).
+struct LiveTracks {
+  canError @0 :Bool;          # the radar's CAN failed opendbc's checks
+  radarFault @1 :Bool;
+  points @2 :List(RadarPoint);
+
+  struct RadarPoint {
+    trackId @0 :UInt64;       # never reused
+    dRel @1 :Float32;         # m ahead of the front bumper
+    yRel @2 :Float32;         # m, left positive
+    vRel @3 :Float32;         # m/s, the target's speed minus ours
+    aRel @4 :Float32;         # m/s^2; NaN where the radar does not say
+    measured @5 :Bool;        # a measurement, not the radar's own estimate
+  }
+}
+
+# radard: the leads the planner follows, from the radar's tracks along the model's path.
+struct RadarState {
+  leadOne @0 :LeadData;       # the nearest in our path
+  leadTwo @1 :LeadData;       # the next one behind it
+  radarAvailable @2 :Bool;    # the car has a radar that radard hears (else the planner takes the model's lead)
+  radarErrors @3 :Bool;       # the radar's CAN is invalid or it reports a fault
+  modelMonoTime @4 :UInt64;   # the modelV2 whose path chose the leads
+
+  struct LeadData {
+    status @0 :Bool;          # a lead is there
+    trackId @1 :UInt64;
+    dRel @2 :Float32;         # m ahead of the front bumper
+    yRel @3 :Float32;         # m, left positive
+    vRel @4 :Float32;
+    vLead @5 :Float32;        # m/s over ground
+    aLeadK @6 :Float32;       # m/s^2, filtered from the track's speed
+    pathOffset @7 :Float32;   # m from the model's path at the lead's distance
+    age @8 :UInt32;           # radar updates this track has been the lead
   }
 }
 

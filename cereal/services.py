@@ -34,6 +34,8 @@ SERVICES: dict[str, Service] = {
   "roadCameraState": Service(20., True, 20, 20),
   "managerState": Service(2., True, 1, 10),
   "simState": Service(20., True, 20, 20),
+  "liveTracks": Service(20., True, 20, 20),
+  "radarState": Service(20., True, 10, 20),
   # written by loggerd straight into the logs, never published
   "initData": Service(0., True, 1, 1),
   "roadEncodeIdx": Service(20., True, 1, 20),

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from cereal import messaging
 from cereal.clock import set_replay_time
 from selfdrive.car.adapter import CarAdapter
-from selfdrive.car.convert import fill_car_params, fill_car_state, to_opendbc_car_control
+from selfdrive.car.convert import fill_car_params, fill_car_state, fill_live_tracks, to_opendbc_car_control
 from selfdrive.common.params import Params
-from selfdrive.controls import controlsd, plannerd
+from selfdrive.controls import controlsd, plannerd, radard
 from selfdrive.selfdrived import selfdrived
 from tools.sim import constants as C
 from tools.sim.driver import DriverMode, ScriptedDriver
@@ -68,8 +68,10 @@ class Sil:
     self.sm_ctrl = messaging.SubMaster(controlsd.INPUTS)
     self.sm_sd = messaging.SubMaster(selfdrived.INPUTS, ignore_avg_freq=selfdrived.NO_RATE_CHECK)
     self.sm_oracle = messaging.SubMaster(["lateralPlan"])
-    for sm in (self.sm_plan, self.sm_ctrl, self.sm_sd, self.sm_oracle):
+    self.sm_radar = messaging.SubMaster(radard.INPUTS)
+    for sm in (self.sm_plan, self.sm_ctrl, self.sm_sd, self.sm_oracle, self.sm_radar):
       self.bus.subscribe(sm)
+    self.radard = radard.RadarD(self.cp)
     self.planner = plannerd.Planner(self.cp)
     self.controls = controlsd.Controls(self.cp)
     self.selfdrive = selfdrived.SelfDrive(Params())
@@ -106,6 +108,11 @@ class Sil:
     if self.driver_hook is not None:
       self.driver_hook(world.t, cs.carState)
     self._publish(cs)
+    scan = self.car.radar(frames, t_ns)
+    if scan is not None:
+      tracks = messaging.new_message("liveTracks")
+      fill_live_tracks(tracks.liveTracks, scan)
+      self._publish(tracks)
     if self.steps % PARAMS_EVERY == 0:
       self._publish(self.car_params)
     if self.steps % PANDA_EVERY == 0:
@@ -127,6 +134,9 @@ class Sil:
       md = self.oracle.model(ss_r, self.frame_id, t_ns, self.cp.steerActuatorDelay, lp.desire, lp.laneChangeState,
                              lp.laneChangeDirection, C.DT * C.STEPS_PER_FRAME)
       self._publish(md)
+    if scan is not None:
+      self.bus.deliver(self.sm_radar, t_ns)
+      self._publish(self.radard.update(self.sm_radar))
     self.bus.deliver(self.sm_sd, t_ns)
     sd_msg, _ = self.selfdrive.update(self.sm_sd, t_ns * 1e-9)
     self._publish(sd_msg)

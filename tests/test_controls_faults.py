@@ -19,7 +19,8 @@ from tools.sim import constants as C
 
 SEED = 94                  # no traffic event before t = 20 s
 MODULES = {"simd": "tools.sim.simd", "cand": "hardware.cand", "card": "selfdrive.car.card",
-           "camerad": "selfdrive.camerad.camerad", "plannerd": "selfdrive.controls.plannerd",
+           "camerad": "selfdrive.camerad.camerad", "radard": "selfdrive.controls.radard",
+           "plannerd": "selfdrive.controls.plannerd",
            "controlsd": "selfdrive.controls.controlsd", "selfdrived": "selfdrive.selfdrived.selfdrived"}
 PERCEPTION = {"model": {"modeld": "selfdrive.modeld.modeld", "calibrationd": "selfdrive.locationd.calibrationd"},
               "oracle": {"oracled": "tools.sim.oracled"}}
@@ -93,3 +94,8 @@ def test_perception_killed_while_engaged(stack, tmp_path):
 
 def test_camera_stalled_while_engaged(stack, tmp_path):
   watch(stack, lambda: os.kill(stack["camerad"].pid, signal.SIGSTOP), tmp_path)
+
+
+def test_radard_killed_while_engaged(stack, tmp_path):
+  """On a car with a radar the plan stands on radard's leads: without them it is not valid, and the stack lets go."""
+  watch(stack, stack["radard"].kill, tmp_path)

@@ -239,15 +239,26 @@ def test_simulated_drive_records_and_replays(tmp_path):
   frames = RouteFrames(segments)
   try:
     connect(rp.pm, "carState", sock)
+    got: list[bytes] = []
+    done = threading.Event()
+
+    def drain() -> None:  # on its own thread: at 5x, waits on frames must not let carState's queue overflow
+      while not done.is_set():
+        if sock.poll(10):
+          got.extend(messaging.drain_sock_raw(sock))
+
+    drainer = threading.Thread(target=drain, daemon=True)
+    drainer.start()
     th = play(rp)
-    got, seen = [], 0
+    seen = 0
     assert client.connect(10)
     while th.is_alive():
-      got += messaging.drain_sock_raw(sock)
       buf = client.recv(20)
       if buf is not None and seen < 5:
         assert np.array_equal(buf.frame, rgb_to_nv12(frames.get(buf.frame_id)))
         seen += 1
+    done.set()
+    drainer.join(10)
     got += messaging.drain_sock_raw(sock)
     assert got == [m.data for m in live] and seen == 5
   finally:

@@ -20,6 +20,7 @@ from selfdrive.car.fingerprinting import FINGERPRINT_S, CarMatch, fingerprint, p
 from tools.sim.constants import EPS_MAX_NM
 from tools.sim.ecu import CarCommands, CarTruth, DriverInputs, ToyotaEcu
 from tools.sim.ecu import toyota as ecu_mod
+from tools.sim.ecu.radar import RADAR_BUS
 
 PLATFORM = "TOYOTA_RAV4_TSS2"
 STEP_NS = 10_000_000
@@ -141,7 +142,11 @@ def test_rates_and_buses():
   rig = Rig()
   rig.run(10.0, cruising())
   counts: dict[tuple[int, str], int] = {}
+  radar: dict[int, int] = {}
   for _, f in rig.log:
+    if f.bus == RADAR_BUS:
+      radar[f.address] = radar.get(f.address, 0) + 1
+      continue
     name = rig.ecu.codec.name_of(f.address)
     counts[(f.bus, name)] = counts.get((f.bus, name), 0) + 1
   expected = [(bus, name) for bus, msgs in platform_info.state_messages(PLATFORM).items() for name, _ in msgs.values()]
@@ -149,7 +154,8 @@ def test_rates_and_buses():
   for bus, name in counts:
     assert counts[(bus, name)] == pytest.approx(10_000 / ecu_mod.PERIOD_MS[name], abs=1.5), name
   assert not STACK_ADDRESSES & {f.address for _, f in rig.log if f.bus == 0}
-  assert {f.bus for _, f in rig.log} == {0, 2}
+  assert {f.bus for _, f in rig.log} == {0, RADAR_BUS, 2}
+  assert sorted(radar) == list(range(0x180, 0x1A0)) and set(radar.values()) <= {200, 201}, "32 tracks at 20 Hz"
 
 
 def test_fingerprint():
@@ -167,6 +173,7 @@ def test_fingerprint():
   seen = {bus: m for bus, m in match.fingerprint.items() if m}
   expected = platform_info.can_fingerprint(PLATFORM)
   expected[ecu_mod.CAMERA_BUS][0x2E4] = 5   # the camera's own STEERING_LKA
+  expected[RADAR_BUS] = dict.fromkeys(range(0x180, 0x1A0), 8)   # the radar's tracks
   assert seen == expected
   # and the fingerprint opendbc builds CarParams from gives the same car as a named one
   assert CarAdapter(PLATFORM, fingerprint=match.fingerprint).car_params.to_dict() == \

@@ -3,13 +3,13 @@ they take the message types from here."""
 from collections.abc import Iterable, Iterator
 
 from opendbc.car import DT_CTRL
-from opendbc.car.structs import CarControl, CarParams, CarState
+from opendbc.car.structs import CarControl, CarParams, CarState, RadarData
 
 from hardware.can.frame import CanFrame
 
 CYCLE_NS = round(DT_CTRL * 1e9)  # card's 100 Hz cycle
 
-__all__ = ["CYCLE_NS", "DT_CTRL", "CarControl", "CarParams", "CarState", "cycles"]
+__all__ = ["CYCLE_NS", "DT_CTRL", "CarControl", "CarParams", "CarState", "RadarData", "cycles"]
 
 
 def cycles(frames: Iterable[tuple[int, CanFrame]], until_ns: int | None = None) -> Iterator[tuple[int, list[CanFrame]]]:

@@ -14,7 +14,7 @@ from opendbc.car.car_helpers import interfaces
 from opendbc.car.carlog import carlog
 
 from hardware.can.frame import CanFrame
-from selfdrive.car import CarControl, CarParams, CarState
+from selfdrive.car import CarControl, CarParams, CarState, RadarData
 from selfdrive.car.fingerprinting import Fingerprint, check_platform
 
 
@@ -48,6 +48,8 @@ class CarAdapter:
     self.car_params.fuzzyFingerprint = fuzzy
     self._ci = ci_cls(self.car_params)
     self._ci.update([(0, [])])  # opendbc's parsers subscribe on CarState's first read: else cycle one's frames are lost
+    self._ri = ci_cls.RadarInterface(self.car_params)
+    self._radar_bus = None if self._ri.rcp is None else self._ri.rcp.bus
 
   @property
   def safety_configs(self) -> tuple[SafetyConfig, ...]:
@@ -56,6 +58,12 @@ class CarAdapter:
   def update(self, frames: Sequence[CanFrame], t_ns: int) -> CarState:
     """One cycle: the frames received since the last call, stamped t_ns (monotonic)."""
     return self._ci.update([(t_ns, [CanData(f.address, f.data, f.bus) for f in frames])])
+
+  def radar(self, frames: Sequence[CanFrame], t_ns: int) -> "RadarData | None":
+    """One cycle of opendbc's RadarInterface: a whole radar scan when this cycle completed one, else None (a car
+    without a radar opendbc reads gives an empty scan at 20 Hz)."""
+    ours = [CanData(f.address, f.data, f.bus) for f in frames if f.bus == self._radar_bus]
+    return self._ri.update([(t_ns, ours)])
 
   def apply(self, car_control: CarControl, now_nanos: int) -> tuple[CarControl.Actuators, list[CanFrame]]:
     """The actuators opendbc will really command (after its limits) and the frames that carry them.

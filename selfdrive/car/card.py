@@ -1,5 +1,6 @@
 """card: the stack's one link to the car. Identifies it, publishes carParams, turns every `can` message into a
-carState (100 Hz) and the latest carControl into `sendcan` through opendbc's CarInterface and CarController.
+carState (100 Hz) and the radar's scans into liveTracks (opendbc's RadarInterface), and the latest carControl into
+`sendcan` through opendbc's CarInterface and CarController.
 
 The car is named by $LP_CAR_PLATFORM when set (a user whose car cannot be told apart names it); otherwise its ECUs
 are asked for their firmware versions (opendbc's query, through cand's diagnostic-only ELM327 mode) and, when those
@@ -20,7 +21,14 @@ from cereal.messaging import lockstep
 from hardware.can.frame import CanFrame
 from selfdrive.car import fw_query
 from selfdrive.car.adapter import CarAdapter
-from selfdrive.car.convert import car_fw_of, fill_actuators, fill_car_params, fill_car_state, to_opendbc_car_control
+from selfdrive.car.convert import (
+  car_fw_of,
+  fill_actuators,
+  fill_car_params,
+  fill_car_state,
+  fill_live_tracks,
+  to_opendbc_car_control,
+)
 from selfdrive.car.fingerprinting import (
   FINGERPRINT_S,
   CarMatch,
@@ -139,6 +147,12 @@ class Card:
       msg.valid = False
     msg.carState.cumLagMs = (mono_time() - t_ns) / 1e6
     self.pm.send("carState", msg)
+    scan = self.adapter.radar(frames, t_ns) if self.adapter is not None else None
+    if scan is not None:
+      tracks = messaging.new_message("liveTracks")
+      fill_live_tracks(tracks.liveTracks, scan)
+      tracks.valid = not (scan.errors.canError or scan.errors.radarFault)
+      self.pm.send("liveTracks", tracks)
 
   def control(self) -> None:
     """Apply the latest carControl (self.sm updated by the caller), as long as controlsd is alive (else nothing is
@@ -162,7 +176,7 @@ class Card:
 def main() -> int:
   exit_on_sigterm()
   params = Params()
-  pm = messaging.PubMaster(["carState", "carParams", "carOutput", "sendcan"])
+  pm = messaging.PubMaster(["carState", "carParams", "carOutput", "sendcan", "liveTracks"])
   # Live, every `can` message is drained from a plain socket (a SubMaster keeps only the latest). Under lock-step
   # replay each step carries exactly one `can` message, so the SubMaster's one update per step brings it.
   replay = lockstep.link() is not None

@@ -1,7 +1,7 @@
 """Between opendbc's car structs and our log.capnp messages. Explicit field lists: a field opendbc renames or
 drops fails here, loudly, instead of silently reading zero."""
 from cereal import log
-from selfdrive.car import CarControl, CarParams, CarState
+from selfdrive.car import CarControl, CarParams, CarState, RadarData
 
 CAR_STATE_SCALARS = (
   "canValid", "canTimeout", "vEgo", "aEgo", "vEgoRaw", "vEgoCluster", "yawRate", "standstill", "gasPressed", "brake",
@@ -23,6 +23,7 @@ CAR_PARAMS_SCALARS = (
   "alphaLongitudinalAvailable", "notCar", "dashcamOnly",
 )
 CAR_FW_FIELDS = ("fwVersion", "address", "subAddress", "brand", "bus", "logging", "obdMultiplexing")
+RADAR_POINT_FIELDS = ("trackId", "dRel", "yRel", "vRel", "aRel", "measured")
 TORQUE_TUNING_FIELDS = ("latAccelFactor", "latAccelOffset", "friction", "steeringAngleDeadzoneDeg")
 
 
@@ -30,6 +31,14 @@ def car_fw_of(car_params) -> list[CarParams.CarFw]:
   """The firmware versions in a log CarParams (what fill_car_params wrote) as opendbc's structs again."""
   return [CarParams.CarFw.new_message(ecu=fw.ecu, request=list(fw.request),
                                       **{name: getattr(fw, name) for name in CAR_FW_FIELDS}) for fw in car_params.carFw]
+
+
+def fill_live_tracks(out, rd: RadarData) -> None:
+  """opendbc's RadarData into a log liveTracks builder."""
+  out.canError, out.radarFault = rd.errors.canError, rd.errors.radarFault
+  for dst, src in zip(out.init("points", len(rd.points)), rd.points, strict=True):
+    for name in RADAR_POINT_FIELDS:
+      setattr(dst, name, getattr(src, name))
 
 
 def fill_car_state(out, cs: CarState) -> None:

@@ -1,7 +1,8 @@
 """plannerd: a longitudinal and a lateral plan for every model frame (20 Hz).
 
 Longitudinal: the MPC (selfdrive.controls.lib.long_mpc) over the cruise speed, the curves of the model's path and
-the model's lead, at the personality's time gap. Lateral: the model's desired curvature within ISO lateral limits,
+the lead — radard's (the radar's track in the model's path) on a car with a radar, else the model's — at the
+personality's time gap. Lateral: the model's desired curvature within ISO lateral limits,
 and the lane-change desire from the blinker and the driver's nudge.
 """
 import sys
@@ -14,18 +15,21 @@ from selfdrive.controls.lib.desire_helper import Desire, DriverInput
 from selfdrive.controls.lib.lateral_planner import LateralPlanner
 from selfdrive.controls.lib.limits import FOLLOW_TIME_GAP
 from selfdrive.controls.lib.long_mpc import SpeedLimit
-from selfdrive.controls.lib.longitudinal_planner import LongitudinalPlanner, model_lead
+from selfdrive.controls.lib.longitudinal_planner import LongitudinalPlanner, model_lead, radar_lead
 from selfdrive.controls.lib.path import curve_speed_limit, path_curvature
 from selfdrive.controls.lib.vehicle_model import VehicleModel
 
-INPUTS = ["modelV2", "carState", "carParams", "selfdriveState", "liveParameters"]
+INPUTS = ["modelV2", "carState", "carParams", "selfdriveState", "liveParameters", "radarState"]
 CHECKED = ["modelV2", "carState"]
+RADAR_CHECKED = [*CHECKED, "radarState"]   # a car with a radar plans on it: without it the plan is not valid
 LANE_CHANGE_DESIRES = (Desire.laneChangeLeft, Desire.laneChangeRight)
 
 
 class Planner:
   def __init__(self, cp):
     self.cp = cp
+    self.radar = not cp.radarUnavailable
+    self.checked = RADAR_CHECKED if self.radar else CHECKED
     self.long = LongitudinalPlanner(cp.longitudinalActuatorDelay, cp.vEgoStopping)
     self.lat = LateralPlanner()
 
@@ -37,7 +41,8 @@ class Planner:
     v_ego = cs.vEgo
     curv = path_curvature(arrays.unpack(md.position, arrays.MODEL_V2_SHAPES["position"]))
     v_cruise = cs.cruiseState.speed if cs.cruiseState.enabled and cs.cruiseState.speed > 0 else v_ego
-    lead = model_lead(arrays.unpack(md.leads, arrays.MODEL_V2_SHAPES["leads"]))
+    lead = radar_lead(sm["radarState"]) if self.radar else model_lead(arrays.unpack(md.leads,
+                                                                                   arrays.MODEL_V2_SHAPES["leads"]))
     lp = self.long.update(v_ego, cs.aEgo, v_cruise, lead, SpeedLimit(*curve_speed_limit(curv)),
                           FOLLOW_TIME_GAP[personality], active and self.cp.openpilotLongitudinalControl)
 
@@ -51,7 +56,7 @@ class Planner:
     lane_change_prob = float(sum(desire_state[d] for d in LANE_CHANGE_DESIRES))
     lat = self.lat.update(desired, curv, v_ego, driver, active, lane_change_prob)
 
-    valid = sm.all_alive(CHECKED) and sm.all_valid(CHECKED) and md.valid   # rates are selfdrived's to judge
+    valid = sm.all_alive(self.checked) and sm.all_valid(self.checked) and md.valid  # rates are selfdrived's to judge
     model_t = sm.logMonoTime["modelV2"]
     long_msg = messaging.new_message("longitudinalPlan")
     long_msg.valid = valid

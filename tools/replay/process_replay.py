@@ -24,7 +24,7 @@ from cereal.services import SERVICES
 from selfdrive.car.card import PLATFORM_ENV
 from selfdrive.common.errors import UserError
 from selfdrive.common.params import PARAMS_DIR_ENV
-from selfdrive.controls import controlsd, plannerd
+from selfdrive.controls import controlsd, plannerd, radard
 from selfdrive.selfdrived import selfdrived
 from tools.lib.logreader import LogMessage
 from tools.sim.constants import SIM_PLATFORM
@@ -64,8 +64,10 @@ class ReplayConfig:
 
 CONFIGS: dict[str, ReplayConfig] = {c.name: c for c in (
   ReplayConfig("card", "selfdrive.car.card", inputs=("can", "carControl"),
-               outputs=("carState", "carParams", "sendcan", "carOutput"), step_on="can",
+               outputs=("carState", "carParams", "sendcan", "carOutput", "liveTracks"), step_on="can",
                env={PLATFORM_ENV: SIM_PLATFORM}),
+  ReplayConfig("radard", "selfdrive.controls.radard", inputs=tuple(radard.INPUTS), outputs=("radarState",),
+               step_on="liveTracks"),
   ReplayConfig("plannerd", "selfdrive.controls.plannerd", inputs=tuple(plannerd.INPUTS),
                outputs=("longitudinalPlan", "lateralPlan"), step_on="modelV2",
                ignore=frozenset({"longitudinalPlan.solverExecutionTime", "lateralPlan.solverExecutionTime"})),

@@ -72,6 +72,10 @@ STANDSTILL_SPEED = 0.01           # below this and not pushed forward, the car i
 
 # --- camera: a road camera like comma's (910 px focal at 1164x874), any resolution keeps that field of view
 FOCAL_REF, WIDTH_REF = 910.0, 1164
+# the front radar (a TSS2 Toyota's on the CAN's bus 1): what it sees of the traffic ahead
+RADAR_RANGE_M = 150.0
+RADAR_HALF_FOV = math.radians(30.0)   # beyond its first few metres it sees this far to either side
+RADAR_NEAR_HALF_WIDTH_M = 3.0         # ... and at least this wide right in front
 CAMERA_HEIGHT = 1.22
 CAMERA_FROM_CG = 0.60             # camera ahead of the CG, m
 MOUNT_PITCH_MAX = math.radians(1.5)

@@ -11,6 +11,7 @@ import numpy as np
 
 from cereal.arrays import T_IDXS, X_IDXS
 from tools.sim import constants as C
+from tools.sim.ecu.interface import RadarTarget
 from tools.sim.render import Pose
 from tools.sim.scene import LANE_RNG, TRAFFIC_RNG, Scene, world_rngs
 from tools.sim.traffic import Ego, Traffic
@@ -161,6 +162,24 @@ class World:
     cx, cy = st.x + C.CAMERA_FROM_CG * c, st.y + C.CAMERA_FROM_CG * s
     dx, dy = x - cx, y - cy
     return dx * c + dy * s, dx * s - dy * c
+
+  def radar_targets(self) -> tuple[RadarTarget, ...]:
+    """The traffic ahead within the front radar's range and field of view, nearest first."""
+    st, p = self.vehicle.state, self.vehicle.params
+    front = self.s + p.front_from_cg
+    ahead = [c for c in self.traffic.cars if 0.0 < c.s - c.length / 2 - front < C.RADAR_RANGE_M]
+    if not ahead:
+      return ()
+    rear = np.array([c.s - c.length / 2 for c in ahead])
+    x, y = self.road.point(rear, np.array([c.d for c in ahead]))
+    _, yc = self._to_car(x, y)
+    out = []
+    for c, s_rear, y_right in zip(ahead, rear, yc, strict=True):
+      d_rel = float(s_rear - front)
+      y_rel = -float(y_right)                   # the car frame's y is right; the radar's left
+      if abs(y_rel) <= max(C.RADAR_NEAR_HALF_WIDTH_M, d_rel * math.tan(C.RADAR_HALF_FOV)):
+        out.append(RadarTarget(c.id, d_rel, y_rel, c.v - st.v, c.a - st.a))
+    return tuple(sorted(out, key=lambda t: t.d_rel))
 
   def ground_truth(self) -> GroundTruth:
     st, lay, road, p = self.vehicle.state, self.road.layout, self.road, self.vehicle.params

@@ -1,5 +1,5 @@
-"""The longitudinal plan: cruise speed, curves and the model's lead into the MPC, its answer onto the published
-grid, the target acceleration for now, stop and go, and the forward-collision warning."""
+"""The longitudinal plan: cruise speed, curves and the lead (radard's or the model's) into the MPC, its answer onto
+the published grid, the target acceleration for now, stop and go, and the forward-collision warning."""
 import time
 from dataclasses import dataclass
 
@@ -36,6 +36,12 @@ def model_lead(leads: np.ndarray) -> Lead | None:
   """The model's lead now (row 0 of modelV2.leads: x, y, v, a, prob, xStd; x is the bumper gap)."""
   x, _, v, a, prob, _ = (float(f) for f in leads[0])
   return Lead(x, max(v, 0.0), a) if prob >= LEAD_PROB_MIN else None
+
+
+def radar_lead(radar_state) -> Lead | None:
+  """radard's lead now (radarState.leadOne: the radar track in the model's path)."""
+  lead = radar_state.leadOne
+  return Lead(float(lead.dRel), max(float(lead.vLead), 0.0), float(lead.aLeadK)) if lead.status else None
 
 
 def required_decel(v_ego: float, lead: LeadPrediction) -> float:

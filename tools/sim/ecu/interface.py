@@ -3,6 +3,16 @@ scripted driver's hands on the controls in, the actuator commands the car obeys 
 from dataclasses import dataclass
 
 
+@dataclass(frozen=True)
+class RadarTarget:
+  """A car the front radar sees: from the front bumper to its rear, in the car frame (left positive)."""
+  id: int
+  d_rel: float             # m ahead
+  y_rel: float             # m
+  v_rel: float             # m/s, its speed minus ours
+  a_rel: float             # m/s^2
+
+
 @dataclass
 class CarTruth:
   """What the physics knows now. Angles are of the steering wheel, positive left; torques positive left."""
@@ -19,6 +29,7 @@ class CarTruth:
   gear: str                # "P", "D", "N", "R"
   left_blinker: bool = False
   right_blinker: bool = False
+  radar: tuple[RadarTarget, ...] = ()
 
 
 @dataclass

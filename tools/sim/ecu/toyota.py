@@ -1,6 +1,7 @@
 """A Toyota's ECUs as the stack meets them on CAN: the powertrain bus (bus 0: wheel speeds, steering sensors, EPS,
-PCM cruise, body) and the camera's side of the harness (bus 2: ACC_CONTROL, PRE_COLLISION, LKAS_HUD, PCS_HUD), and
-the car obeying the stack's STEERING_LKA and ACC_CONTROL as a TSS2 car does.
+PCM cruise, body), the front radar's tracks (bus 1, tools.sim.ecu.radar) and the camera's side of the harness (bus 2:
+ACC_CONTROL, PRE_COLLISION, LKAS_HUD, PCS_HUD), and the car obeying the stack's STEERING_LKA and ACC_CONTROL as a
+TSS2 car does.
 
 Which messages go out is what opendbc's CarState reads for the platform (selfdrive.car.platform_info), at the
 rates a Toyota sends them (PERIOD_MS); a message the ECU cannot fill is refused at start, so a platform it does not
@@ -16,6 +17,7 @@ from selfdrive.car import platform_info
 from tools.sim.constants import EPS_MAX_NM, SIM_PLATFORM, STANDSTILL_SPEED
 from tools.sim.ecu.bus import MS, DbcCodec, Periodic, Schedule
 from tools.sim.ecu.interface import CarCommands, CarTruth, DriverInputs
+from tools.sim.ecu.radar import ToyotaRadar
 from tools.sim.ecu.uds import Diagnostics
 
 KPH_TO_MS = 1 / 3.6
@@ -87,6 +89,7 @@ class ToyotaEcu:
     self.fingerprint_sizes = {(bus, a): n for bus, msgs in finger.items() for a, n in msgs.items()}
     self.schedule = Schedule(self._periodic(finger))
     self.diagnostics = Diagnostics(platform_info.firmware(platform) if diagnostics else ())
+    self.radar = ToyotaRadar(platform) if "radar" in platform_info.dbc_names(platform) else None
     self.fill = {
       "STEER_ANGLE_SENSOR": self._steer_angle_sensor, "WHEEL_SPEEDS": self._wheel_speeds,
       "STEER_TORQUE_SENSOR": self._steer_torque_sensor, "BRAKE_MODULE": self._brake_module,
@@ -160,7 +163,8 @@ class ToyotaEcu:
     if blinkers != self.prev_blinkers:
       self.schedule.send_now("BLINKERS_STATE", t_ns)
       self.prev_blinkers = blinkers
-    return [self._frame(e) for e in self.schedule.due(t_ns)] + self.diagnostics.step(t_ns)
+    radar = self.radar.step(t_ns, truth.radar) if self.radar is not None else []
+    return [self._frame(e) for e in self.schedule.due(t_ns)] + radar + self.diagnostics.step(t_ns)
 
   def receive(self, frames: list[CanFrame]) -> None:
     self.diagnostics.receive(frames, self.t)

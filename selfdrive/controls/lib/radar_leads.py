@@ -1,0 +1,85 @@
+"""Which of the radar's tracks are leads: the nearest ones in the model's path, each with its acceleration
+filtered from its speed (the Toyota radar sends none).
+
+A track is in the path when its lateral offset from the path, at its distance, is under IN_PATH_M; the lead keeps
+its place a little wider (KEEP_IN_PATH_M), so a lead weaving within its lane does not flicker.
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+RADAR_TO_CAMERA_M = 1.5    # the camera sits this far behind the front bumper (the model's path starts there)
+IN_PATH_M = 1.5            # half a lane, less a margin for the path's own error at distance
+KEEP_IN_PATH_M = 1.9
+RADAR_DT = 0.05            # the radar scans at 20 Hz
+ALPHA, BETA = 0.35, 0.06   # the speed/acceleration tracker's gains (a steady-state Kalman filter)
+A_LEAD_TAU = 1.5           # s: an old acceleration estimate decays towards 0 (openpilot's aLeadTau)
+
+
+@dataclass(frozen=True)
+class Track:
+  """One radar point (the car frame: yRel left positive) with our speed added."""
+  track_id: int
+  d_rel: float
+  y_rel: float
+  v_rel: float
+
+
+@dataclass(frozen=True)
+class RadarLead:
+  track_id: int
+  d_rel: float
+  y_rel: float
+  v_rel: float
+  v_lead: float
+  a_lead: float
+  path_offset: float
+  age: int
+
+
+@dataclass
+class _Filter:
+  v: float
+  a: float = 0.0
+  age: int = 0
+
+  def update(self, v_meas: float) -> None:
+    predicted = self.v + self.a * RADAR_DT
+    r = v_meas - predicted
+    self.v = predicted + ALPHA * r
+    self.a = self.a * math.exp(-RADAR_DT / A_LEAD_TAU) + BETA / RADAR_DT * r
+    self.age += 1
+
+
+def path_y_left(path_x: np.ndarray, path_y_right: np.ndarray, x: float) -> float:
+  """The path's lateral position (left positive) at x m ahead of the camera; straight on past its end."""
+  return -float(np.interp(x, np.maximum.accumulate(path_x), path_y_right))
+
+
+class LeadTracker:
+  def __init__(self):
+    self.filters: dict[int, _Filter] = {}
+    self.lead_id: int | None = None
+
+  def update(self, tracks: list[Track], v_ego: float, path_x: np.ndarray,
+             path_y_right: np.ndarray) -> tuple[RadarLead | None, RadarLead | None]:
+    """The two nearest leads in the path (model frame: path x ahead of the camera, y to the right)."""
+    seen = {t.track_id for t in tracks}
+    self.filters = {k: f for k, f in self.filters.items() if k in seen}
+    for t in tracks:
+      v = v_ego + t.v_rel
+      if t.track_id in self.filters:
+        self.filters[t.track_id].update(v)
+      else:
+        self.filters[t.track_id] = _Filter(v)
+    in_path = []
+    for t in tracks:
+      offset = t.y_rel - path_y_left(path_x, path_y_right, t.d_rel + RADAR_TO_CAMERA_M)
+      if abs(offset) < (KEEP_IN_PATH_M if t.track_id == self.lead_id else IN_PATH_M) and t.d_rel > 0:
+        f = self.filters[t.track_id]
+        in_path.append(RadarLead(t.track_id, t.d_rel, t.y_rel, t.v_rel, max(f.v, 0.0), f.a, offset, f.age))
+    in_path.sort(key=lambda lead: lead.d_rel)
+    one = in_path[0] if in_path else None
+    self.lead_id = one.track_id if one is not None else None
+    return one, in_path[1] if len(in_path) > 1 else None
