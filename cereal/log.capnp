@@ -455,6 +455,7 @@ struct SelfdriveState {
   alertSound @9 :CarControl.HUDControl.AudibleAlert;
   experimentalMode @10 :Bool;
   personality @11 :LongitudinalPersonality;
+  softDisableRemaining @12 :Float32;  # s until a soft disable disengages (0 when not soft-disabling)
 
   enum OpenpilotState {
     disabled @0;

@@ -127,7 +127,7 @@ class Rig:
     self.t = 0
 
   def step(self, *, cruise=True, enabled=True, state="enabled", plans=True, selfdrive=True, curvature=0.002,
-           a_target=0.5, v=20.0):
+           a_target=0.5, v=20.0, remaining=SOFT_DISABLE_S):
     cs = messaging.new_message("carState")
     cs.carState.vEgo, cs.carState.canValid, cs.carState.cruiseState.enabled = v, True, cruise
     msgs = [cs.to_bytes()]
@@ -137,6 +137,8 @@ class Rig:
       sd = messaging.new_message("selfdriveState")
       sd.selfdriveState.enabled = sd.selfdriveState.active = enabled
       sd.selfdriveState.state = state
+      if state == "softDisabling":
+        sd.selfdriveState.softDisableRemaining = remaining
       msgs.append(sd.to_bytes())
     if plans and self.t % 5 == 0:
       lat = messaging.new_message("lateralPlan")
@@ -184,6 +186,21 @@ def test_soft_disabling_recovers_when_inputs_return():
   for _ in range(10):
     cc, cst = rig.step()
   assert cst.softDisableRemaining == 0.0 and cc.latActive and cc.actuators.torque > 0.0
+
+
+def test_torque_fades_out_by_selfdriveds_countdown():
+  """selfdrived's soft disable began before controlsd saw anything wrong: the torque still reaches zero when
+  selfdrived disengages, never cut from full."""
+  rig = Rig()
+  for _ in range(200):
+    rig.step()
+  torques = []
+  for k in range(round(TORQUE_RAMP_S / DT_CTRL) + 1):
+    cc, _ = rig.step(state="softDisabling", remaining=TORQUE_RAMP_S - k * DT_CTRL)
+    torques.append(cc.actuators.torque if cc.latActive else 0.0)
+  assert torques[0] > 0.0 and torques[-1] == 0.0
+  assert all(b <= a + 1e-6 for a, b in itertools.pairwise(torques[len(torques) // 2:]))
+  assert max(torques[-10:]) < 0.15 * torques[0]
 
 
 def test_cancel_waits_for_selfdrived_to_engage():

@@ -84,7 +84,10 @@ class Controls:
       self.gave_up = True
     enabled = self.enabled and not self.gave_up
     active = enabled and (sd.active or not sd_alive)
-    authority = min(max((SOFT_DISABLE_S - elapsed) / TORQUE_RAMP_S, 0.0), 1.0)
+    left = SOFT_DISABLE_S - elapsed
+    if sd_alive and sd.state == State.softDisabling:  # selfdrived's own countdown: the fade ends when it disengages
+      left = min(left, sd.softDisableRemaining)
+    authority = min(max(left / TORQUE_RAMP_S, 0.0), 1.0)
 
     v_ego = cs.vEgo
     vm = VehicleModel.from_car_params(self.cp, sm["liveParameters"] if sm.seen["liveParameters"] else None)

@@ -14,7 +14,7 @@ from selfdrive.controls.lib.lateral_planner import curvature_limits
 from selfdrive.controls.lib.limits import DT_CTRL
 from selfdrive.selfdrived.alerts import AlertManager
 from selfdrive.selfdrived.events import ET, EVENTS, Events
-from selfdrive.selfdrived.state import StateMachine
+from selfdrive.selfdrived.state import State, StateMachine
 
 INPUTS = ["carState", "carParams", "modelV2", "lateralPlan", "longitudinalPlan", "controlsState", "roadCameraState",
           "pandaStates", "deviceState", "liveCalibration", "managerState"]
@@ -160,6 +160,8 @@ class SelfDrive:
     ss = msg.selfdriveState
     ss.state, ss.enabled, ss.active = self.sm_state.state, self.sm_state.enabled, self.sm_state.active
     ss.engageable = not ev.contains(ET.NO_ENTRY)
+    if self.sm_state.state == State.softDisabling:
+      ss.softDisableRemaining = max(self.sm_state.soft_disable_end - now_s, 0.0)
     ss.personality = self.personality
     if shown is not None:
       a = shown.alert

@@ -40,7 +40,8 @@ FOLLOW_TIME_GAP = {"aggressive": 1.25, "standard": 1.45, "relaxed": 1.75}   # s,
 DISTANCE_BARS = {"aggressive": 1, "standard": 2, "relaxed": 3}               # the car's follow-distance display
 
 # --- engagement
-SOFT_DISABLE_S = 2.4           # s of soft disabling: with the 0.5 s it takes to see a 20 Hz input stop, < 3 s in all
+SOFT_DISABLE_S = 2.0           # s of soft disabling: with the 0.5 s it takes to see a 20 Hz input stop, 2.5 s in all:
+                               # the 0.5 s left to the 3 s promise is for a loaded machine's late steps
 TORQUE_RAMP_S = 1.0            # s over which lateral torque fades to zero at the end of a soft disable
 
 
