@@ -42,6 +42,7 @@ from selfdrive.common.errors import UserError
 from selfdrive.common.params import Params
 from selfdrive.common.process import exit_on_sigterm
 
+OUTPUTS = ["carState", "carParams", "carOutput", "sendcan", "liveTracks"]
 CAR_PARAMS_PERIOD_S = 1.0    # republished so late subscribers (cand, loggerd, replay) always get it
 CAN_TIMEOUT_MS = 100
 PLATFORM_ENV = "LP_CAR_PLATFORM"
@@ -176,7 +177,7 @@ class Card:
 def main() -> int:
   exit_on_sigterm()
   params = Params()
-  pm = messaging.PubMaster(["carState", "carParams", "carOutput", "sendcan", "liveTracks"])
+  pm = messaging.PubMaster(OUTPUTS)
   # Live, every `can` message is drained from a plain socket (a SubMaster keeps only the latest). Under lock-step
   # replay each step carries exactly one `can` message, so the SubMaster's one update per step brings it.
   replay = lockstep.link() is not None

@@ -1,8 +1,9 @@
 """card's 100 Hz cost on the simulated RAV4's real traffic, beside a bare opendbc CANParser on the same frames,
 and the safety model's cost per frame as cand pays it.
 
-card's cycle = the CAN of one 10 ms window through opendbc's CarInterface into a published carState, plus one
-carControl through opendbc's CarController into a published sendcan.
+card's cycle = the CAN of one 10 ms window through opendbc's CarInterface into a published carState (and its
+RadarInterface into liveTracks when a scan completes), plus one carControl through opendbc's CarController into a
+published sendcan. The bare parsers read the same messages: CarState's and the radar's.
 """
 import time
 
@@ -14,11 +15,13 @@ from cereal import messaging
 from hardware.can.frame import CanFrame
 from selfdrive.car import platform_info
 from selfdrive.car.adapter import CarAdapter
+from selfdrive.car.card import OUTPUTS as card_outputs
 from selfdrive.car.card import Card
 from tools.bench import safety
 from tools.sim import constants as C
 from tools.sim.driver import DriverMode, ScriptedDriver
 from tools.sim.ecu import ToyotaEcu
+from tools.sim.ecu.radar import RADAR_BUS, SLOTS
 from tools.sim.simd import car_truth
 from tools.sim.vehicle import Controls
 from tools.sim.world import World, WorldConfig
@@ -47,7 +50,7 @@ def _percentiles(ns: list[int]) -> tuple[float, float]:
 def run(seconds: float = 20.0) -> dict[str, float]:
   traffic = simulated_traffic(seconds)
   warm = len(traffic) // 10
-  card = Card(CarAdapter(C.SIM_PLATFORM), messaging.PubMaster(["carState", "carOutput", "sendcan"]))
+  card = Card(CarAdapter(C.SIM_PLATFORM), messaging.PubMaster(card_outputs))
   cc = messaging.new_message("carControl")
   cc.carControl.enabled = cc.carControl.latActive = cc.carControl.longActive = True
   cc.carControl.actuators.torque, cc.carControl.actuators.accel = 0.2, 0.5
@@ -55,6 +58,8 @@ def run(seconds: float = 20.0) -> dict[str, float]:
   dbc = platform_info.dbc_names(C.SIM_PLATFORM)
   parsers = [CANParser(dbc["pt"], [(name, float("nan")) for name, _ in msgs.values()], bus)
              for bus, msgs in platform_info.state_messages(C.SIM_PLATFORM).items()]
+  parsers.append(CANParser(dbc["radar"], [(f"TRACK_{ab}_{i}", float("nan")) for ab in "AB" for i in range(SLOTS)],
+                           RADAR_BUS))   # card reads the radar too
 
   card_ns, parser_ns = [], []
   perf = time.perf_counter_ns
