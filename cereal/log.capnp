@@ -736,7 +736,7 @@ struct RadarState {
   leadTwo @1 :LeadData;       # the next one behind it
   radarAvailable @2 :Bool;    # the car has a radar that radard hears (else the planner takes the model's lead)
   radarErrors @3 :Bool;       # the radar's CAN is invalid or it reports a fault
-  modelMonoTime @4 :UInt64;   # the modelV2 whose path chose the leads
+  modelMonoTime @4 :UInt64;   # the modelV2 whose path chose the leads (0: no model, the yaw rate's arc did)
 
   struct LeadData {
     status @0 :Bool;          # a lead is there

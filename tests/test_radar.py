@@ -27,7 +27,7 @@ def scans(adapter: CarAdapter, radar: ToyotaRadar, targets_at, seconds: float):
   for k in range(round(seconds * 100)):
     t = k * 10_000_000
     targets = targets_at(k * 0.01)
-    scan = adapter.radar(radar.step(t, targets), t)
+    scan = adapter.radar(radar.step(t, lambda targets=targets: targets), t)
     if scan is not None:
       out.append((targets, {p.trackId: p for p in scan.points}))
   return out
@@ -105,7 +105,7 @@ def test_radard_follows_the_models_path():
   rd = radard.RadarD(car_params_message().carParams.as_reader())
   sm = messaging.SubMaster(radard.INPUTS)
 
-  def step(t_ns: int, curvature: float):
+  def step(t_ns: int, curvature: float, model: bool = True):
     md = messaging.new_message("modelV2")
     x = np.linspace(0.0, 150.0, arrays.IDX_N)
     pos = np.stack([x, -0.5 * curvature * x ** 2, np.zeros_like(x)], axis=1).astype(np.float32)
@@ -118,13 +118,18 @@ def test_radard_follows_the_models_path():
     cs = messaging.new_message("carState")
     cs.logMonoTime = t_ns
     cs.carState.vEgo = 20.0
-    sm.update_msgs(t_ns, [md.to_bytes(), cs.to_bytes(), lt.to_bytes()])
+    cs.carState.yawRate = 20.0 * curvature   # the car turns on the path's curve
+    sm.update_msgs(t_ns, [md.to_bytes()] * model + [cs.to_bytes(), lt.to_bytes()])
     return rd.update(sm).radarState
 
   straight = step(1_000_000_000, 0.0)
   assert not straight.leadOne.status and straight.radarAvailable
   curving = step(1_050_000_000, 2 * 3.5 / (60.0 + RADAR_TO_CAMERA_M) ** 2)
   assert curving.leadOne.status and curving.leadOne.trackId == 5 and abs(curving.leadOne.pathOffset) < 0.1
+  assert curving.modelMonoTime == 1_050_000_000
+  # the model gone for 2 s: the arc of the yaw rate picks the same lead, and radarState says no model chose it
+  no_model = step(3_050_000_000, 2 * 3.5 / (60.0 + RADAR_TO_CAMERA_M) ** 2, model=False)
+  assert no_model.leadOne.status and no_model.leadOne.trackId == 5 and no_model.modelMonoTime == 0
 
 
 def test_plannerd_follows_the_radar_lead_in_the_loop():
@@ -139,7 +144,8 @@ def test_plannerd_follows_the_radar_lead_in_the_loop():
 def test_fill_live_tracks_carries_every_point():
   adapter, radar = CarAdapter(C.SIM_PLATFORM), ToyotaRadar(C.SIM_PLATFORM)
   targets = (RadarTarget(1, 20.0, 0.5, -1.0, 0.0), RadarTarget(2, 45.0, -3.5, 2.0, 0.0))
-  scan = next(s for k in range(10) if (s := adapter.radar(radar.step(k * 10_000_000, targets), k * 10_000_000)))
+  scan = next(s for k in range(10)
+              if (s := adapter.radar(radar.step(k * 10_000_000, lambda: targets), k * 10_000_000)))
   msg = messaging.new_message("liveTracks")
   fill_live_tracks(msg.liveTracks, scan)
   out = sorted((round(p.dRel), round(p.yRel, 1)) for p in msg.liveTracks.points)

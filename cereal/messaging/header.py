@@ -50,7 +50,8 @@ def _peek(data: bytes) -> Header | None:
 
 
 def read_header(data: bytes) -> Header:
-  """The header of a serialized Event; malformed bytes raise as pycapnp's parse does."""
+  """The header of a serialized Event. Bytes that are not even a capnp frame raise as pycapnp's parse does; a
+  damaged body behind a sound header raises when the body is read (SubMaster parses it then)."""
   header = _peek(data)
   if header is None:
     event = log_from_bytes(data)

@@ -71,14 +71,15 @@ def this_drives_car(params: Params) -> "log.CarParams | None":
   return None if car.dashcamOnly or car.carFingerprint not in platforms() else car
 
 
-def collect(can_sock, seconds: float) -> list[tuple[int, list[CanFrame]]]:
-  """`seconds` of the car's CAN, from its first frame on."""
-  seen: list[tuple[int, list[CanFrame]]] = []
-  while not seen or seen[-1][0] - seen[0][0] < seconds * 1e9:
+def collect(can_sock, seconds: float,
+            seen: list[tuple[int, list[CanFrame]]]) -> list[tuple[int, list[CanFrame]]]:
+  """The CAN already seen, then more, until it spans `seconds` from the car's first frames."""
+  first = next((t for t, batch in seen if batch), None)
+  while first is None or seen[-1][0] - first < seconds * 1e9:
     if can_sock.poll(CAN_TIMEOUT_MS):
       t, batch = can_frames(can_sock.recv())
-      if batch or seen:
-        seen.append((t, batch))
+      seen.append((t, batch))
+      first = t if first is None and batch else first
   return seen
 
 
@@ -94,7 +95,7 @@ def identify(can_sock, pm: messaging.PubMaster,
     raise UserError(f"under process replay card does not fingerprint: name the car in ${PLATFORM_ENV}")
   earlier = this_drives_car(params)
   if earlier is not None:
-    seen = collect(can_sock, FINGERPRINT_S)
+    seen = collect(can_sock, FINGERPRINT_S, [])
     finger = collect_fingerprint([(t, f) for t, batch in seen for f in batch])
     if fits(earlier.carFingerprint, finger):
       adapter = CarAdapter(earlier.carFingerprint, finger, car_fw=car_fw_of(earlier),
@@ -105,11 +106,7 @@ def identify(can_sock, pm: messaging.PubMaster,
   link = fw_query.CanLink(can_sock, pm)
   link.settle()
   fw = fw_query.query(link.recv, link.send)
-  seen = [can_frames(data) for data in link.received]
-  first = next(t for t, batch in seen if batch)  # the car's first frames: settle() waited for them
-  while seen[-1][0] - first < FINGERPRINT_S * 1e9:
-    if can_sock.poll(CAN_TIMEOUT_MS):
-      seen.append(can_frames(can_sock.recv()))
+  seen = collect(can_sock, FINGERPRINT_S, [can_frames(data) for data in link.received])
   frames = [(t, f) for t, batch in seen for f in batch]
   if fw.platform is not None:
     adapter = CarAdapter(fw.platform, collect_fingerprint(frames), car_fw=fw.car_fw, source="fw", fuzzy=not fw.exact)

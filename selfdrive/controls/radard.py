@@ -19,9 +19,13 @@ ARC_X = np.linspace(0.0, 200.0, 41)
 TRACKS_TIMEOUT_MS = 200
 
 
+def model_path(sm: messaging.SubMaster) -> bool:
+  return sm.alive["modelV2"] and sm.valid["modelV2"]
+
+
 def path_of(sm: messaging.SubMaster) -> tuple[np.ndarray, np.ndarray]:
   """(x, y to the right) of our path: the model's, else the arc of the current yaw rate."""
-  if sm.alive["modelV2"] and sm.valid["modelV2"]:
+  if model_path(sm):
     pos = arrays.unpack(sm["modelV2"].position, arrays.MODEL_V2_SHAPES["position"])
     return pos[:, 0], pos[:, 1]
   cs = sm["carState"]
@@ -50,7 +54,7 @@ class RadarD:
     msg.valid = sm.all_alive(CHECKED) and sm.all_valid(CHECKED)
     rs = msg.radarState
     rs.radarAvailable, rs.radarErrors = self.radar_available, lt.canError or lt.radarFault
-    rs.modelMonoTime = sm.logMonoTime["modelV2"]
+    rs.modelMonoTime = sm.logMonoTime["modelV2"] if model_path(sm) else 0
     fill_lead(rs.leadOne, one)
     fill_lead(rs.leadTwo, two)
     return msg

@@ -15,7 +15,7 @@ from cereal import messaging
 from hardware.can.frame import CanFrame
 from selfdrive.car import platform_info
 from selfdrive.car.adapter import CarAdapter
-from selfdrive.car.card import OUTPUTS as card_outputs
+from selfdrive.car.card import OUTPUTS as CARD_OUTPUTS
 from selfdrive.car.card import Card
 from tools.bench import safety
 from tools.sim import constants as C
@@ -50,7 +50,7 @@ def _percentiles(ns: list[int]) -> tuple[float, float]:
 def run(seconds: float = 20.0) -> dict[str, float]:
   traffic = simulated_traffic(seconds)
   warm = len(traffic) // 10
-  card = Card(CarAdapter(C.SIM_PLATFORM), messaging.PubMaster(card_outputs))
+  card = Card(CarAdapter(C.SIM_PLATFORM), messaging.PubMaster(CARD_OUTPUTS))
   cc = messaging.new_message("carControl")
   cc.carControl.enabled = cc.carControl.latActive = cc.carControl.longActive = True
   cc.carControl.actuators.torque, cc.carControl.actuators.accel = 0.2, 0.5

@@ -27,7 +27,7 @@ def car_truth(world: World, action: DriverAction) -> CarTruth:
   return CarTruth(v_ego=st.v, a_ego=st.a, wheel_speeds=st.wheel_speeds, yaw_rate=st.yaw_rate,
                   steering_angle_deg=st.steer_deg, steering_rate_deg=st.steer_rate_dps, driver_torque=st.driver_torque,
                   eps_torque=st.eps_torque, gas_pressed=action.gas > 0.05, brake_pressed=action.brake > 0.0,
-                  gear=GEARS[st.gear], radar=world.radar_targets())
+                  gear=GEARS[st.gear], radar=world.radar_targets)
 
 
 def fill_sim_state(msg, world: World, gt: GroundTruth, frame_id: int, driver: ScriptedDriver, ecu: ToyotaEcu) -> None:

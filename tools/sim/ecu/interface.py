@@ -1,5 +1,6 @@
 """What passes between the simulator's physics and a car's ECUs each 10 ms step: the car's true state and the
 scripted driver's hands on the controls in, the actuator commands the car obeys out. Brand neutral."""
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -29,7 +30,7 @@ class CarTruth:
   gear: str                # "P", "D", "N", "R"
   left_blinker: bool = False
   right_blinker: bool = False
-  radar: tuple[RadarTarget, ...] = ()
+  radar: Callable[[], tuple[RadarTarget, ...]] = tuple  # what the front radar sees now: asked only when it scans
 
 
 @dataclass

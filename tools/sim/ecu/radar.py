@@ -6,6 +6,8 @@ at 0x180-0x19f, older cars at 0x210-0x22f).
 A target keeps its slot while the radar sees it; a slot given to a new target says NEW_TRACK once. Values are
 quantized by the DBC (0.04 m, 0.025 m/s) and carry a small seeded noise, as a real radar's tracks jitter.
 """
+from collections.abc import Callable
+
 import numpy as np
 
 from hardware.can.frame import CanFrame
@@ -33,13 +35,14 @@ class ToyotaRadar:
     self.rng = np.random.default_rng(seed)
     self.next_t: int | None = None
 
-  def step(self, t_ns: int, targets: tuple[RadarTarget, ...]) -> list[CanFrame]:
+  def step(self, t_ns: int, targets: Callable[[], tuple[RadarTarget, ...]]) -> list[CanFrame]:
+    """The scan's 32 frames when one is due (targets() is asked then only: nearest first), else none."""
     if self.next_t is None:
       self.next_t = t_ns
     if t_ns < self.next_t:
       return []
     self.next_t = max(self.next_t + PERIOD_NS, t_ns + 1)
-    seen = {t.id: t for t in targets[:SLOTS]}   # nearest first: the radar tracks the closest it can
+    seen = {t.id: t for t in targets()[:SLOTS]}   # the radar tracks the closest it can
     new = set()
     for i, tid in enumerate(self.slots):
       if tid is not None and tid not in seen:
