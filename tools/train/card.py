@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 from tools.train.evaluate import DISTANCES_M
+from tools.train.train import SHIFT_MAX_M, SHIFT_STD_M
 
 
 def write_card(report: dict, path: Path) -> None:
@@ -52,7 +53,10 @@ simulator's ground truth. The warp's calibration is perturbed by 0.3 degrees (1 
 
 ## Training
 {json.dumps(cfg)}: AdamW, cosine schedule, windows of {cfg['seq']} consecutive frames whose recurrent state
-starts from the one the model last computed for the frame before (stored per frame).
+starts from the one the model last computed for the frame before (stored per frame). Half the windows are mirrored
+left-right, half are seen from a camera moved sideways (normal, {SHIFT_STD_M} m sigma, at most {SHIFT_MAX_M} m: the
+road below the horizon re-projected, every lateral label and the expert's curvature moved with it): without that the
+model learnt each drive's usual lane position instead of reading the lines, and was blind to the car's offset.
 
 ## Evaluation (held-out seeds {ev['eval_seeds'][0]}..{ev['eval_seeds'][-1]}, never trained on)
 Open loop, mean absolute error over the labelled frames:

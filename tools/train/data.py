@@ -25,6 +25,7 @@ from selfdrive.modeld.transform import camera_from_model, warp_nv12
 from tools.sim import constants as C
 from tools.sim.camera import rgb_to_nv12
 from tools.sim.world import World, WorldConfig
+from tools.train.augment import mirror_dist, mirror_mask
 from tools.train.expert import Expert
 
 TRAIN_SEED_BASE, EVAL_SEED_BASE = 1000, 900000   # the simulator's own default seeds (0, 1, ...) are never trained on
@@ -198,9 +199,11 @@ def load_episode(root: Path, seed: int) -> Episode:
 
 
 def label_stats(episodes: list[Episode]) -> tuple[np.ndarray, np.ndarray]:
-  """Per-element mean and std of the labels (where present): the model's output normalisation."""
+  """Per-element mean and std of the labels (where present) and of their mirror images, as training mirrors half its
+  windows: the model's output normalisation, symmetric between left and right."""
   dist = np.concatenate([e.dist[e.valid] for e in episodes]).astype(np.float64)
   mask = np.concatenate([e.dist_mask[e.valid] for e in episodes]).astype(np.float64)
+  dist, mask = np.concatenate([dist, mirror_dist(dist)]), np.concatenate([mask, mirror_mask(mask)])
   cnt = np.maximum(mask.sum(0), 1.0)
   mu = (dist * mask).sum(0) / cnt
   sigma = np.sqrt((((dist - mu) * mask) ** 2).sum(0) / cnt)

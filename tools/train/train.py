@@ -30,14 +30,20 @@ from selfdrive.modeld.constants import (
   N_PROB,
 )
 from selfdrive.modeld.model import FEATURES, LATENT, LOGSTD_MAX, LOGSTD_MIN, DrivingModel, parameter_count
+from tools.train import augment as A
 from tools.train.config import TrainConfig
 from tools.train.data import Episode, label_stats
 
 GROUP_WEIGHTS = {"plan": 1.0, "lane_lines": 1.0, "road_edges": 0.5, "lead": 0.5, "action": 2.0, "egomotion": 0.5}
 PATH_Y_BOOST = 3.0         # the plan's lateral positions matter most for steering
+LANE_Y_BOOST = 3.0         # ... and the lane lines' (where the car is in its lane: what the trunk is slowest to see)
+CURVATURE_BOOST = 2.0      # ... and the curvature the expert steers
 PROB_WEIGHT = 0.3
 DYN_WEIGHT = 1.0
 DYN_DECODE_WEIGHT = 0.25
+MIRROR_P = 0.5             # windows mirrored left-right
+SHIFT_P = 0.5              # windows seen from a camera moved sideways ...
+SHIFT_STD_M, SHIFT_MAX_M = 0.4, 1.0   # ... by this much (normal, clipped)
 WARMUP_STEPS = 50
 FINAL_LR_FRAC = 0.05        # the cosine schedule ends at this fraction of the peak
 CHECKPOINT = "checkpoint.safetensors"
@@ -51,6 +57,10 @@ def element_weights() -> np.ndarray:
   plan = w[DIST_SLICES["plan"]].reshape(-1, 9)
   plan[:, 1] *= PATH_Y_BOOST
   w[DIST_SLICES["plan"]] = plan.reshape(-1)
+  lines = w[DIST_SLICES["lane_lines"]].reshape(-1, 2)
+  lines[:, 0] *= LANE_Y_BOOST
+  w[DIST_SLICES["lane_lines"]] = lines.reshape(-1)
+  w[DIST_SLICES["action"].start] *= CURVATURE_BOOST
   return w
 
 
@@ -116,35 +126,51 @@ class Trainer:
 
 
 class Sampler:
-  """Random windows of `seq` labelled frames (plus the frame before the first) and the stored latent states."""
+  """Random windows of `seq` labelled frames (plus the frame before the first) and the stored latent states, each
+  window mirrored or not and seen from a camera moved sideways or not (tools.train.augment). A mirrored drive is
+  a drive of its own, with its own table of latent states; a moved window starts from its drive's state and is not
+  stored back (the drive before it was not moved)."""
   def __init__(self, episodes: list[Episode], seq: int, mu: np.ndarray, sigma: np.ndarray):
     self.eps, self.seq, self.mu, self.sigma = episodes, seq, mu, sigma
-    self.hidden = [np.zeros((len(e), HIDDEN), np.float32) for e in episodes]
+    self.hidden = [[np.zeros((len(e), HIDDEN), np.float32) for e in episodes] for _ in range(2)]  # [mirrored][drive]
     self.windows = np.array([(i, t) for i, e in enumerate(episodes) for t in range(1, int(e.valid.sum()) - seq + 1)])
     if len(self.windows) == 0:
       raise ValueError("no training windows: the drives are too short for their 10 s of future")
 
   def sample(self, rng: np.random.Generator, batch: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
     pick = self.windows[rng.integers(len(self.windows), size=batch)]
+    mirrored = rng.random(batch) < MIRROR_P
+    shifts = np.where(rng.random(batch) < SHIFT_P, np.clip(rng.normal(size=batch) * SHIFT_STD_M, -SHIFT_MAX_M,
+                                                          SHIFT_MAX_M), 0.0)
     s = self.seq
     out: dict[str, list[np.ndarray]] = {k: [] for k in ("frames", "desire", "h0", "tgt", "mask", "prob", "prob_mask",
                                                         "action")}
-    for i, t in pick:
+    for (i, t), m, shift in zip(pick, mirrored, shifts, strict=True):
       e, sl = self.eps[i], slice(t, t + s)
-      out["frames"].append(e.frames[t - 1:t + s])
-      out["desire"].append(e.desire[sl])
-      out["h0"].append(self.hidden[i][t - 1])
-      out["tgt"].append((e.dist[sl] - self.mu) / self.sigma)
-      out["mask"].append(e.dist_mask[sl])
-      out["prob"].append(e.prob[sl])
-      out["prob_mask"].append(e.prob_mask[sl])
-      out["action"].append(e.action[sl])
+      frames, dist, mask, desire = e.frames[t - 1:t + s], e.dist[sl], e.dist_mask[sl], e.desire[sl]
+      prob, prob_mask, action = e.prob[sl], e.prob_mask[sl], e.action[sl]
+      if m:
+        frames, dist, mask, desire = A.mirror_frames(frames), A.mirror_dist(dist), A.mirror_mask(mask), \
+          A.mirror_desire(desire)
+        prob, prob_mask, action = A.mirror_prob(prob), A.mirror_prob(prob_mask), A.mirror_action(action)
+      if shift:
+        frames, dist = A.shift_frames(frames, shift), A.shift_dist(dist, shift)
+      out["frames"].append(frames)
+      out["desire"].append(desire)
+      out["h0"].append(self.hidden[int(m)][i][t - 1])
+      out["tgt"].append((dist - self.mu) / self.sigma)
+      out["mask"].append(mask)
+      out["prob"].append(prob)
+      out["prob_mask"].append(prob_mask)
+      out["action"].append(action)
+    keep = np.column_stack([pick, mirrored, shifts == 0.0])
     return {k: np.ascontiguousarray(np.stack(v), dtype=np.uint8 if k == "frames" else np.float32)
-            for k, v in out.items()}, pick
+            for k, v in out.items()}, keep
 
   def store(self, pick: np.ndarray, hseq: np.ndarray) -> None:
-    for (i, t), hs in zip(pick, hseq, strict=True):
-      self.hidden[i][t:t + self.seq] = hs
+    for (i, t, m, unmoved), hs in zip(pick, hseq, strict=True):
+      if unmoved:
+        self.hidden[m][i][t:t + self.seq] = hs
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
