@@ -1,10 +1,11 @@
 """calibrationd: how the road camera is mounted (its yaw against the car), learnt from the driving model's lane lines.
 
-modeld warps each frame with the latest liveCalibration. Averaged over a drive the car runs parallel to its lane,
-so if the ego lane the model sees keeps pointing off to one side, the frame is warped with the wrong yaw: the lane's
+modeld warps each frame with the latest liveCalibration. Averaged over a drive the car runs parallel to its lane, so
+if the ego lane the model sees keeps pointing off to one side, the frame is warped with the wrong yaw: the lane's
 mean heading in the model frame is the yaw still to be corrected. Samples are taken only where that holds well
-(speed, a straight lane, both lines seen), collected into blocks, and the calibration is the mean of the recent
-blocks. The car may engage once MIN_BLOCKS are in (selfdrived: "calibration in progress" until then).
+(speed, a straight lane ahead and the model not steering into a curve, both lines seen), collected into blocks, and
+the calibration is the mean of the recent blocks. The car may engage once MIN_BLOCKS are in (selfdrived:
+"calibration in progress" until then).
 
 Pitch and roll are left at zero: the model's lane heights are not reliable enough to learn them from, and they move
 the lane lines far less than yaw does.
@@ -32,13 +33,16 @@ _FIT_MASK = (FIT_X[0] <= arrays.X_IDXS) & (FIT_X[1] >= arrays.X_IDXS)
 
 
 def lane_heading(lane_lines: np.ndarray, probs: np.ndarray) -> float | None:
-  """The ego lane's heading in the model frame (rad, its centre line's slope dy/dx, y right), or None when either
-  of its lines is not seen."""
+  """The ego lane's heading in the model frame (rad, its centre line's slope dy/dx at the camera, y right), or None
+  when either of its lines is not seen or the lane ahead curves. The centre is fitted with a curvature term: a
+  straight line through a bend ahead tilts towards it (a 1.5e-3 1/m curve tilts it by 1.8 degrees), which the car
+  then learnt as a mount yaw, warped with, and steered by."""
   if probs[1] < MIN_LINE_PROB or probs[2] < MIN_LINE_PROB:
     return None
   x = arrays.X_IDXS[_FIT_MASK].astype(np.float64)
   y = (lane_lines[1, _FIT_MASK, 0] + lane_lines[2, _FIT_MASK, 0]).astype(np.float64) / 2
-  return math.atan(float(np.polyfit(x, y, 1)[0]))
+  half_curvature, slope, _ = np.polyfit(x, y, 2)
+  return math.atan(float(slope)) if abs(2.0 * half_curvature) <= MAX_CURVATURE else None
 
 
 @dataclass
