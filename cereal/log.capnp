@@ -734,7 +734,7 @@ struct LiveTracks {
 struct RadarState {
   leadOne @0 :LeadData;       # the nearest in our path
   leadTwo @1 :LeadData;       # the next one behind it
-  radarAvailable @2 :Bool;    # the car has a radar that radard hears (else the planner takes the model's lead)
+  radarAvailable @2 :Bool;    # carParams says the car has a radar: plannerd plans on radard's lead (else on the model's)
   radarErrors @3 :Bool;       # the radar's CAN is invalid or it reports a fault
   modelMonoTime @4 :UInt64;   # the modelV2 whose path chose the leads (0: no model, the yaw rate's arc did)
 

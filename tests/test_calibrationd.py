@@ -10,6 +10,7 @@ from cereal import arrays, messaging
 from selfdrive.locationd.calibrationd import (
   BLOCK_SAMPLES,
   MAX_CURVATURE,
+  MAX_LANE_CURVATURE,
   MAX_YAW,
   MIN_BLOCKS,
   MIN_SPEED,
@@ -40,24 +41,33 @@ def test_lane_heading_is_the_lane_slope(heading, offset, width):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.floats(-0.1, 0.1), st.floats(-MAX_CURVATURE, MAX_CURVATURE))
-def test_a_gentle_bend_ahead_does_not_tilt_the_heading(heading, curvature):
+@given(st.floats(-0.1, 0.1), st.floats(-MAX_LANE_CURVATURE, MAX_LANE_CURVATURE))
+def test_a_gentle_curve_does_not_tilt_the_heading(heading, curvature):
   got = lane_heading(lanes(heading, curvature=curvature * 0.99), np.ones(4, np.float32))
   assert got == pytest.approx(heading, abs=1e-5)
 
 
-@pytest.mark.parametrize("curvature", [-3 * MAX_CURVATURE, 1.5 * MAX_CURVATURE, 4 * MAX_CURVATURE])
-def test_a_bend_ahead_is_not_learnt_from(curvature):
+@pytest.mark.parametrize("curvature", [-3 * MAX_LANE_CURVATURE, 1.5 * MAX_LANE_CURVATURE, 4 * MAX_CURVATURE])
+def test_a_curve_is_not_learnt_from(curvature):
   assert lane_heading(lanes(0.0, curvature=curvature), np.ones(4, np.float32)) is None
 
 
-def test_a_bend_starting_ahead_barely_tilts_the_heading():
-  """Straight for 20 m, then a 3e-3 1/m bend: a straight-line fit over 6..40 m reads a heading of 0.7 degrees."""
+def _bend_at_20m(curvature: float) -> np.ndarray:
   x = arrays.X_IDXS.astype(np.float64)
   out = lanes(0.0)
-  out[..., 0] += np.where(x > 20.0, 3e-3 * (x - 20.0) ** 2 / 2, 0.0)[None, :]
-  got = lane_heading(out, np.ones(4, np.float32))
-  assert got is None or abs(got) < math.radians(0.25)
+  out[..., 0] += np.where(x > 20.0, curvature * (x - 20.0) ** 2 / 2, 0.0)[None, :]
+  return out
+
+
+@pytest.mark.parametrize("curvature", [1e-3, -1.5e-3, 2e-3, 3e-3])
+def test_a_bend_starting_ahead_is_not_learnt_from(curvature):
+  """Straight for 20 m, then a bend: a straight-line fit over 6..40 m read a 3e-3 1/m one as 0.7 degrees."""
+  assert lane_heading(_bend_at_20m(curvature), np.ones(4, np.float32)) is None
+
+
+@pytest.mark.parametrize("curvature", [3e-4, -3e-4])
+def test_a_gentle_bend_starting_ahead_barely_tilts_the_heading(curvature):
+  assert abs(lane_heading(_bend_at_20m(curvature), np.ones(4, np.float32))) < math.radians(0.2)
 
 
 def test_lane_heading_needs_both_ego_lines():

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from cereal import messaging
 from cereal.clock import set_replay_time
 from selfdrive.car.adapter import CarAdapter
-from selfdrive.car.convert import fill_car_params, fill_car_state, fill_live_tracks, to_opendbc_car_control
+from selfdrive.car.convert import fill_car_params, fill_car_state, live_tracks_message, to_opendbc_car_control
 from selfdrive.common.params import Params
 from selfdrive.controls import controlsd, plannerd, radard
 from selfdrive.selfdrived import selfdrived
@@ -110,9 +110,7 @@ class Sil:
     self._publish(cs)
     scan = self.car.radar(frames, t_ns)
     if scan is not None:
-      tracks = messaging.new_message("liveTracks")
-      fill_live_tracks(tracks.liveTracks, scan)
-      self._publish(tracks)
+      self._publish(live_tracks_message(scan))
     if self.steps % PARAMS_EVERY == 0:
       self._publish(self.car_params)
     if self.steps % PANDA_EVERY == 0:

@@ -83,3 +83,24 @@ def test_publisher_refuses_bytes_of_another_service():
 
 def test_header_layout_is_the_schemas():
   assert set(WHICH.values()) == set(log.Event.schema.union_fields)
+
+
+def test_a_body_that_fails_to_parse_fails_every_read():
+  """A damaged body behind an intact header: every read raises, none shows the previous message's body."""
+  import struct
+  sm = messaging.SubMaster(["carState"])
+  cs = _event("carState", 1_000, True, 0)
+  cs.carState.vEgo = 1.0
+  sm.update_msgs(2_000, [cs.to_bytes()])
+  assert sm["carState"].vEgo == 1.0
+  data = bytearray(_event("carState", 3_000, True, 0).to_bytes())
+  lo, data_words, ptr_words = struct.unpack_from("<IHH", data, 8)   # the root struct pointer, after the segment table
+  start = 16 + 8 * (lo >> 2) + 8 * data_words
+  for i in range(ptr_words):   # every pointer of the Event out of its segment: the header is untouched
+    struct.pack_into("<II", data, start + 8 * i, 0x7FFFFFF0, 0x00010001)
+  assert read_header(bytes(data)).which == "carState"
+  sm.update_msgs(4_000, [bytes(data)])
+  assert sm.logMonoTime["carState"] == 3_000
+  for _ in range(2):
+    with pytest.raises(Exception):  # noqa: B017  (pycapnp raises its KjException)
+      _ = sm["carState"].vEgo

@@ -34,8 +34,8 @@ class PubMaster:
 
   def send(self, service: str, msg) -> None:
     """Publish an Event builder (or its bytes) on a service this PubMaster owns."""
-    data = msg if isinstance(msg, bytes) else msg.to_bytes()
-    which = read_header(data).which
+    # a builder says what it is; only raw bytes need their header read
+    data, which = (msg, read_header(msg).which) if isinstance(msg, bytes) else (msg.to_bytes(), msg.which())
     if which != service:
       raise ValueError(f"a {which!r} message sent on {service!r}")
     if self.link is not None:
@@ -172,7 +172,9 @@ class SubMaster:
     self._unparsed[s] = data
 
   def _parse(self, s: str) -> None:
-    self._data[s] = getattr(log_from_bytes(self._unparsed.pop(s)), s)
+    # the bytes go only once parsed: a body that fails to parse fails every read, never shows the previous message
+    self._data[s] = getattr(log_from_bytes(self._unparsed[s]), s)
+    del self._unparsed[s]
 
   def _check_all(self) -> None:
     if self._checked_frame == self.frame:

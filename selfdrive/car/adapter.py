@@ -62,7 +62,8 @@ class CarAdapter:
   def radar(self, frames: Sequence[CanFrame], t_ns: int) -> "RadarData | None":
     """One cycle of opendbc's RadarInterface: a whole radar scan when this cycle completed one, else None (a car
     without a radar opendbc reads gives an empty scan at 20 Hz)."""
-    ours = [CanData(f.address, f.data, f.bus) for f in frames if f.bus == self._radar_bus]
+    ours = [] if self._radar_bus is None else [CanData(f.address, f.data, f.bus) for f in frames
+                                                 if f.bus == self._radar_bus]
     return self._ri.update([(t_ns, ours)])
 
   def apply(self, car_control: CarControl, now_nanos: int) -> tuple[CarControl.Actuators, list[CanFrame]]:

@@ -26,7 +26,7 @@ from selfdrive.car.convert import (
   fill_actuators,
   fill_car_params,
   fill_car_state,
-  fill_live_tracks,
+  live_tracks_message,
   to_opendbc_car_control,
 )
 from selfdrive.car.fingerprinting import (
@@ -138,19 +138,17 @@ class Card:
 
   def update(self, t_ns: int, frames: list[CanFrame]) -> None:
     msg = messaging.new_message("carState")
+    scan = None
     if self.adapter is not None:
       fill_car_state(msg.carState, self.adapter.update(frames, t_ns))
       msg.valid = msg.carState.canValid
+      scan = self.adapter.radar(frames, t_ns)
     else:
       msg.valid = False
     msg.carState.cumLagMs = (mono_time() - t_ns) / 1e6
     self.pm.send("carState", msg)
-    scan = self.adapter.radar(frames, t_ns) if self.adapter is not None else None
     if scan is not None:
-      tracks = messaging.new_message("liveTracks")
-      fill_live_tracks(tracks.liveTracks, scan)
-      tracks.valid = not (scan.errors.canError or scan.errors.radarFault)
-      self.pm.send("liveTracks", tracks)
+      self.pm.send("liveTracks", live_tracks_message(scan))
 
   def control(self) -> None:
     """Apply the latest carControl (self.sm updated by the caller), as long as controlsd is alive (else nothing is

@@ -1,6 +1,6 @@
 """Between opendbc's car structs and our log.capnp messages. Explicit field lists: a field opendbc renames or
 drops fails here, loudly, instead of silently reading zero."""
-from cereal import log
+from cereal import log, messaging
 from selfdrive.car import CarControl, CarParams, CarState, RadarData
 
 CAR_STATE_SCALARS = (
@@ -39,6 +39,14 @@ def fill_live_tracks(out, rd: RadarData) -> None:
   for dst, src in zip(out.init("points", len(rd.points)), rd.points, strict=True):
     for name in RADAR_POINT_FIELDS:
       setattr(dst, name, getattr(src, name))
+
+
+def live_tracks_message(rd: RadarData):
+  """A radar scan as the liveTracks message card publishes: not valid on a radar CAN error or fault."""
+  msg = messaging.new_message("liveTracks")
+  fill_live_tracks(msg.liveTracks, rd)
+  msg.valid = not (rd.errors.canError or rd.errors.radarFault)
+  return msg
 
 
 def fill_car_state(out, cs: CarState) -> None:

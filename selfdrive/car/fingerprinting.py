@@ -131,24 +131,24 @@ def fingerprint(frames: Iterable[tuple[int, CanFrame]], seconds: float = FINGERP
     return CarMatch(car, "fingerprint", finger)
 
   seen = finger.get(0, {})
-  fits = {p: _fit(p, seen) for p in platforms()}
-  ranked = sorted((p for p in fits if fits[p][1]), key=lambda p: (-fits[p][0] / fits[p][1], -fits[p][0], p))
-  complete = [p for p in ranked if fits[p][0] == fits[p][1]]
+  scores = {p: _fit(p, seen) for p in platforms()}
+  ranked = sorted((p for p in scores if scores[p][1]), key=lambda p: (-scores[p][0] / scores[p][1], -scores[p][0], p))
+  complete = [p for p in ranked if scores[p][0] == scores[p][1]]
   if complete:
-    best = max(fits[p][0] for p in complete)  # reading more of what was seen is more specific
-    top = [p for p in complete if fits[p][0] == best]
+    best = max(scores[p][0] for p in complete)  # reading more of what was seen is more specific
+    top = [p for p in complete if scores[p][0] == best]
     if len(top) == 1:
       return CarMatch(top[0], "layout", finger)
     return UnrecognizedCar(f"{len(top)} platforms read the same {best} bus-0 messages and all were seen: "
                            f"{', '.join(top)}; the log cannot tell them apart, name the car", tuple(top), True, finger)
-  score = [fits[p][0] / fits[p][1] for p in ranked]
+  score = [scores[p][0] / scores[p][1] for p in ranked]
   near = [p for p, sc in zip(ranked, score, strict=True) if sc == score[0]] if ranked else []  # ties stay together
   near = near if len(near) >= MAX_CANDIDATES else ranked[:MAX_CANDIDATES]
-  why = ", ".join(f"{p} ({fits[p][0]}/{fits[p][1]})" for p in near if fits[p][0])
+  why = ", ".join(f"{p} ({scores[p][0]}/{scores[p][1]})" for p in near if scores[p][0])
   if not seen:
     reason = "no frames on bus 0, where every platform's powertrain messages are expected"
   elif why:
     reason = f"no platform has all the bus-0 messages it reads in this log; closest (seen/needed): {why}"
   else:
     reason = f"none of the {len(seen)} bus-0 addresses seen belong to a known platform"
-  return UnrecognizedCar(reason, tuple(p for p in near if fits[p][0]), False, finger)
+  return UnrecognizedCar(reason, tuple(p for p in near if scores[p][0]), False, finger)

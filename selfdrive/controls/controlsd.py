@@ -137,7 +137,8 @@ class Controls:
     st.cumLagMs = (mono_time() - sm.logMonoTime["carState"]) / 1e6
     st.lateralPlanMonoTime, st.longitudinalPlanMonoTime = sm.logMonoTime["lateralPlan"], \
       sm.logMonoTime["longitudinalPlan"]
-    st.softDisableRemaining = max(SOFT_DISABLE_S - elapsed, 0.0) if self.degraded_since is not None else 0.0
+    # what the torque fade ran on: its own countdown or selfdrived's, whichever ends first
+    st.softDisableRemaining = max(left, 0.0) if self.degraded_since is not None or left < SOFT_DISABLE_S else 0.0
     return cc_msg, st_msg
 
   def _cancel(self, cruise: bool, enabled: bool, now: int) -> bool:

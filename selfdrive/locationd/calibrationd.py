@@ -20,7 +20,8 @@ from cereal import arrays, log, messaging
 from selfdrive.common.process import exit_on_sigterm
 
 MIN_SPEED = 8.0                  # m/s
-MAX_CURVATURE = 1.5e-3           # 1/m: the lane ahead must be about straight
+MAX_CURVATURE = 1.5e-3           # 1/m: the model must not be steering into a curve ...
+MAX_LANE_CURVATURE = 5e-4        # ... nor its lane bend ahead: a bend past the fit's start reads as a heading
 MIN_LINE_PROB = 0.5
 FIT_X = (6.0, 40.0)              # m: the stretch of lane whose heading is measured
 BLOCK_SAMPLES = 20               # model frames per block (1 s at 20 Hz)
@@ -35,14 +36,15 @@ _FIT_MASK = (FIT_X[0] <= arrays.X_IDXS) & (FIT_X[1] >= arrays.X_IDXS)
 def lane_heading(lane_lines: np.ndarray, probs: np.ndarray) -> float | None:
   """The ego lane's heading in the model frame (rad, its centre line's slope dy/dx at the camera, y right), or None
   when either of its lines is not seen or the lane ahead curves. The centre is fitted with a curvature term: a
-  straight line through a bend ahead tilts towards it (a 1.5e-3 1/m curve tilts it by 1.8 degrees), which the car
-  then learnt as a mount yaw, warped with, and steered by."""
+  straight line through a curve tilts towards it (a 1.5e-3 1/m curve tilts it by 1.8 degrees), which the car then
+  learnt as a mount yaw, warped with, and steered by. A bend that starts inside the fitted stretch still tilts the
+  heading, the other way (the fit's curvature spreads it back to the camera): only gentle ones are kept."""
   if probs[1] < MIN_LINE_PROB or probs[2] < MIN_LINE_PROB:
     return None
   x = arrays.X_IDXS[_FIT_MASK].astype(np.float64)
   y = (lane_lines[1, _FIT_MASK, 0] + lane_lines[2, _FIT_MASK, 0]).astype(np.float64) / 2
   half_curvature, slope, _ = np.polyfit(x, y, 2)
-  return math.atan(float(slope)) if abs(2.0 * half_curvature) <= MAX_CURVATURE else None
+  return math.atan(float(slope)) if abs(2.0 * half_curvature) <= MAX_LANE_CURVATURE else None
 
 
 @dataclass

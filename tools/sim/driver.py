@@ -25,6 +25,14 @@ FOLLOW_GAP_S, FOLLOW_MIN_M = 2.0, 6.0
 CRUISE_SPEED = 25.0           # what the driver drives at on an open road, m/s
 
 
+
+def pursuit_curvature(road_curvature, offset, heading_error, speed):
+  """The scripted driver's pure pursuit: the curvature (left positive) that takes a car `offset` m right of its
+  target line, heading `heading_error` rad off it, back onto it. Numbers or numpy arrays alike."""
+  look = np.maximum(LOOKAHEAD_MIN_M, LOOKAHEAD_S * np.maximum(speed, 1.0))
+  # ground truth is x forward, y right: a car right of its lane (offset > 0) must turn left (curvature > 0)
+  return road_curvature + 2.0 * (offset + look * heading_error) / look ** 2
+
 class DriverMode(Enum):
   ENGAGE = "engage"    # hand over to the stack whenever it is calm to do so, and supervise
   MANUAL = "manual"    # never engage
@@ -75,9 +83,7 @@ class ScriptedDriver:
     """Pure pursuit on the lane centre, as a wheel angle, held with the torque the column needs."""
     st, p = world.state, world.vehicle.params
     u = max(st.v, 1.0)
-    look = max(LOOKAHEAD_MIN_M, LOOKAHEAD_S * u)
-    # ground truth is x forward, y right: a car right of its lane (offset > 0) must turn left (curvature > 0)
-    curv = gt.curvature + 2.0 * (gt.lateral_offset + look * gt.heading_error) / look ** 2
+    curv = float(pursuit_curvature(gt.curvature, gt.lateral_offset, gt.heading_error, u))
     angle = curv / p.curvature(1.0, u)
     k = world.vehicle.align_stiffness(u)
     err = angle - math.radians(st.steer_deg)

@@ -21,9 +21,8 @@ pursuit would steer. What stands above the road (cars, poles) is sheared a littl
 """
 import numpy as np
 
+from selfdrive.controls.lib.desire_helper import Desire
 from selfdrive.modeld.constants import (
-  DESIRE_LANE_CHANGE_LEFT,
-  DESIRE_LANE_CHANGE_RIGHT,
   DESIRE_LEN,
   DIST_GROUPS,
   DIST_SLICES,
@@ -33,10 +32,10 @@ from selfdrive.modeld.constants import (
   PROB_SLICES,
 )
 from tools.sim.constants import CAMERA_HEIGHT
-from tools.sim.driver import LOOKAHEAD_MIN_M, LOOKAHEAD_S
+from tools.sim.driver import pursuit_curvature
 
-# openpilot's log.Desire: turnLeft/turnRight, laneChangeLeft/Right, keepLeft/keepRight come in mirrored pairs
-DESIRE_PAIRS = ((1, 2), (DESIRE_LANE_CHANGE_LEFT, DESIRE_LANE_CHANGE_RIGHT), (5, 6))
+DESIRE_PAIRS = ((Desire.turnLeft, Desire.turnRight), (Desire.laneChangeLeft, Desire.laneChangeRight),
+                (Desire.keepLeft, Desire.keepRight))
 # luma sub-planes (even/odd rows x even/odd columns, transform.warp_nv12's order): a flip swaps even and odd columns
 LUMA_PLANES_MIRRORED = (2, 3, 0, 1)
 
@@ -149,6 +148,6 @@ def shift_frames(frames: np.ndarray, shift: float) -> np.ndarray:
 def shift_dist(dist: np.ndarray, shift: float) -> np.ndarray:
   """(..., N_DIST) label means as seen from `shift` m further right."""
   out = dist - LATERAL * shift
-  look = np.maximum(LOOKAHEAD_MIN_M, LOOKAHEAD_S * np.maximum(dist[..., SPEED], 1.0))
-  out[..., CURVATURE] = dist[..., CURVATURE] + 2.0 * shift / look ** 2
+  # the pursuit is linear in the offset: the shift adds its own correction on top of the label's
+  out[..., CURVATURE] = dist[..., CURVATURE] + pursuit_curvature(0.0, shift, 0.0, dist[..., SPEED])
   return out

@@ -12,7 +12,7 @@ import numpy as np
 
 from selfdrive.modeld.constants import DESIRE_LANE_CHANGE_LEFT, DESIRE_LANE_CHANGE_RIGHT, DESIRE_NONE
 from tools.sim import constants as C
-from tools.sim.driver import LOOKAHEAD_MIN_M, LOOKAHEAD_S, DriverMode, ScriptedDriver
+from tools.sim.driver import DriverMode, ScriptedDriver, pursuit_curvature
 from tools.sim.vehicle import Controls
 from tools.sim.world import GroundTruth, World
 
@@ -28,8 +28,7 @@ LANE_CHANGE_CLEAR_M = (-25.0, 35.0)  # the target lane must be empty this far be
 
 def expert_curvature(gt: GroundTruth, offset: float, speed: float) -> float:
   """Pure pursuit towards the reference (offset: m right of it), as the scripted driver steers."""
-  look = max(LOOKAHEAD_MIN_M, LOOKAHEAD_S * max(speed, 1.0))
-  return gt.curvature + 2.0 * (offset + look * gt.heading_error) / look ** 2
+  return float(pursuit_curvature(gt.curvature, offset, gt.heading_error, speed))
 
 
 def pedal_accel(world: World, gas: float, brake: float) -> float:
