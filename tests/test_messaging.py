@@ -9,7 +9,7 @@ import zmq
 
 from cereal import arrays, messaging, prefix
 from cereal.clock import mono_time
-from cereal.messaging.lockstep import LOCKSTEP_ENV, LockstepHarness
+from cereal.messaging.lockstep import LOCKSTEP_ENV, LockstepError, LockstepHarness, _pack_batch, _unpack_batch
 
 CTX = mp.get_context("spawn")
 WARMUP = -1.0
@@ -276,3 +276,46 @@ def _stamped(service: str, t_ns: int) -> bytes:
   msg = messaging.new_message(service)
   msg.logMonoTime = t_ns
   return msg.to_bytes()
+
+
+def _lockstep_outputs(monkeypatch, link: str, plan: list, batch: int) -> list[bytes]:
+  harness = LockstepHarness(link)
+  monkeypatch.setenv(LOCKSTEP_ENV, link)
+  proc = CTX.Process(target=_lockstep_process)
+  proc.start()
+  try:
+    out = []
+    for i in range(0, len(plan), batch):
+      out += harness.run(plan[i:i + batch])
+    out += harness.finish()
+    proc.join(10)
+    assert proc.exitcode == 0
+    return out
+  finally:
+    if proc.is_alive():
+      proc.kill()
+    harness.close()
+
+
+def test_lockstep_batches_replay_as_single_steps(monkeypatch):
+  """Process replay sends many steps an exchange: the process must see each step as if it came alone."""
+  t0, plan = 10**17, []
+  for i in range(40):
+    t = t0 + i * 10_000_000 + (1_500_000_000 if i >= 30 else 0)   # a gap: carState dead, then alive again
+    cs = messaging.new_message("carState")
+    cs.carState.vEgo, cs.logMonoTime = float(i), t
+    inputs = [cs.to_bytes()] if i % 9 else []                       # some steps carry nothing
+    plan.append((t, [_stamped("modelV2", t), *inputs] if i % 5 == 0 else inputs))
+  single = _lockstep_outputs(monkeypatch, "lockstep-single", plan, 1)
+  assert len(single) == sum(1 for _, msgs in plan if any(messaging.log_from_bytes(m).which() == "carState"
+                                                         for m in msgs))
+  assert _lockstep_outputs(monkeypatch, "lockstep-batched", plan, 7) == single
+
+
+def test_lockstep_batch_header_must_match_its_messages():
+  parts = _pack_batch([(1, [b"a", b"b"]), (2, []), (3, [b"c"])])
+  assert _unpack_batch(parts[1], parts[2:]) == [(1, [b"a", b"b"]), (2, []), (3, [b"c"])]
+  with pytest.raises(LockstepError, match="carries"):
+    _unpack_batch(parts[1], parts[2:-1])
+  with pytest.raises(LockstepError, match="header"):
+    _unpack_batch(parts[1][:-1], parts[2:])

@@ -35,6 +35,7 @@ MAX_BLOCKS = 60                  # the spread is taken over the last minute of q
 MAX_YAW = math.radians(10.0)     # beyond this the device is mounted wrong: invalid
 PUBLISH_EVERY = 5                # model frames per liveCalibration (4 Hz)
 CalStatus = log.LiveCalibrationData.Status
+INPUTS = ["modelV2", "carState"]
 _FIT_MASK = (FIT_X[0] <= arrays.X_IDXS) & (FIT_X[1] >= arrays.X_IDXS)
 
 
@@ -94,7 +95,7 @@ def qualifies(md, v_ego: float) -> float | None:
 
 def main() -> int:
   exit_on_sigterm()
-  sm = messaging.SubMaster(["modelV2", "carState"], poll="modelV2")
+  sm = messaging.SubMaster(INPUTS, poll="modelV2")
   pm = messaging.PubMaster(["liveCalibration"])
   cal, frames = Calibrator(), 0
   while True:

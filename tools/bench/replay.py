@@ -6,7 +6,8 @@ step. replay_x is the three of them combined, one after another on one core: the
 replaying all three over it takes (start-ups excluded), so a drive of D seconds replays through the control path in
 D / replay_x. They run one at a time so that the figures do not depend on what else the other cores are doing.
 Beside them, a process that does nothing but answer its steps measures the lock-step round trip itself
-(`lockstep_step_us`).
+(`lockstep_step_us`, one step an exchange) and what a step costs in the batches process replay sends
+(`lockstep_batched_step_us`, BATCH_STEPS steps an exchange).
 
 loggerd_cpu_pct: loggerd's CPU (its message loop and zmq's threads, not the video encoder thread) in percent of a
 core, while the simulator's whole stack runs and loggerd records it with video; video_cpu_pct is the encoder.
@@ -29,7 +30,7 @@ from selfdrive.loggerd import config as loggerd_config
 from selfdrive.loggerd.video import THREAD_NAME
 from selfdrive.manager.process_config import PROCESSES
 from tools.lib.logreader import LogReader
-from tools.replay.process_replay import CONFIGS, replay
+from tools.replay.process_replay import BATCH_STEPS, CONFIGS, replay
 
 DRIVE = Path(__file__).resolve().parents[2] / "tests" / "process_replay" / "drives" / "sim.rlog.zst"
 ECHO_STEPS = 2000
@@ -44,16 +45,18 @@ while True:
 """
 
 
-def lockstep_step_us() -> float:
+def lockstep_step_us(batch: int) -> float:
+  """A step's cost to a process that only answers, `batch` steps an exchange."""
   name = f"bench-echo-{uuid.uuid4().hex[:8]}"
   harness = LockstepHarness(name)
   proc = subprocess.Popen([sys.executable, "-c", ECHO], env={**os.environ, LOCKSTEP_ENV: name})
   data = messaging.new_message("can", 5).to_bytes()
+  plan = [(i * 10_000_000, [data]) for i in range(ECHO_STEPS)]
   try:
     harness.step(0, [data])
     t = time.perf_counter()
-    for i in range(ECHO_STEPS):
-      harness.step(i * 10_000_000, [data])
+    for i in range(0, ECHO_STEPS, batch):
+      harness.run(plan[i:i + batch])
     elapsed = time.perf_counter() - t
     harness.finish()
     proc.wait(10)
@@ -140,7 +143,8 @@ def loggerd_cpu(seconds: float) -> dict:
 
 
 def run(seconds: float = 20.0) -> dict:
-  figures = {"seconds": seconds, "lockstep_step_us": round(lockstep_step_us(), 1)}
+  figures = {"seconds": seconds, "lockstep_step_us": round(lockstep_step_us(1), 1),
+             "lockstep_batched_step_us": round(lockstep_step_us(BATCH_STEPS), 1)}
   figures.update(replay_speed(seconds / 2))
   figures.update(loggerd_cpu(seconds / 2))
   return figures

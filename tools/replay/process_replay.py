@@ -25,11 +25,13 @@ from selfdrive.car.card import PLATFORM_ENV
 from selfdrive.common.errors import UserError
 from selfdrive.common.params import PARAMS_DIR_ENV
 from selfdrive.controls import controlsd, plannerd, radard
+from selfdrive.locationd import calibrationd
 from selfdrive.selfdrived import selfdrived
 from tools.lib.logreader import LogMessage
 from tools.sim.constants import SIM_PLATFORM
 
 STEP_TIMEOUT_S = 20.0     # the first step includes the process's start-up (imports)
+BATCH_STEPS = 100         # steps sent in one lock-step exchange: a round trip each costs ~170 us
 CONNECT_POLL_MS = 100
 EXIT_TIMEOUT_S = 10.0
 REPO = Path(__file__).resolve().parents[2]
@@ -73,6 +75,8 @@ CONFIGS: dict[str, ReplayConfig] = {c.name: c for c in (
                ignore=frozenset({"longitudinalPlan.solverExecutionTime", "lateralPlan.solverExecutionTime"})),
   ReplayConfig("controlsd", "selfdrive.controls.controlsd", inputs=tuple(controlsd.INPUTS),
                outputs=("carControl", "controlsState"), step_on="carState"),
+  ReplayConfig("calibrationd", "selfdrive.locationd.calibrationd", inputs=tuple(calibrationd.INPUTS),
+               outputs=("liveCalibration",), step_on="modelV2"),
   ReplayConfig("selfdrived", "selfdrive.selfdrived.selfdrived", inputs=tuple(selfdrived.INPUTS),
                outputs=("selfdriveState", "onroadEvents"), step_on="carState"),
 )}
@@ -137,13 +141,13 @@ def replay(cfg: ReplayConfig, msgs: Iterable[LogMessage], env: dict[str, str] | 
                               stdout=out, stderr=subprocess.STDOUT)
     published: list[bytes] = []
     step = 0
-    t_start = t_first = time.perf_counter()
+    t_start = time.perf_counter()
     try:
-      for t, inputs in plan:
-        published += harness.step(t, inputs) if step else _first_step(harness, proc, t, inputs)
-        if step == 0:
-          t_first = time.perf_counter()
-        step += 1
+      published += _first_step(harness, proc, *plan[0])
+      t_first = time.perf_counter()
+      for step in range(1, len(plan), BATCH_STEPS):
+        published += harness.run(plan[step:step + BATCH_STEPS])
+      step = len(plan)
       t_end = time.perf_counter()
       published += harness.finish()
       if proc.wait(EXIT_TIMEOUT_S) != 0:
@@ -153,7 +157,8 @@ def replay(cfg: ReplayConfig, msgs: Iterable[LogMessage], env: dict[str, str] | 
       proc.wait()
       why = "it stopped taking steps" if isinstance(e, zmq.Again) else e
       tail = log.read_text(errors="replace")[-2000:]
-      raise LockstepError(f"{cfg.name} failed at step {step} of {len(plan)}: {why}\n--- its output:\n{tail}") from None
+      where = f"step {step}" if step in (0, len(plan)) else f"steps {step}..{min(step + BATCH_STEPS, len(plan)) - 1}"
+      raise LockstepError(f"{cfg.name} failed at {where} of {len(plan)}: {why}\n--- its output:\n{tail}") from None
     finally:
       harness.close()
       if proc.poll() is None:  # interrupted: the process goes with us
