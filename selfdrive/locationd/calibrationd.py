@@ -3,13 +3,9 @@
 modeld warps each frame with the latest liveCalibration. Averaged over a drive the car runs parallel to its lane, so
 if the ego lane the model sees keeps pointing off to one side, the frame is warped with the wrong yaw: the lane's
 mean heading in the model frame is the yaw still to be corrected. Samples are taken only where that holds well
-(speed, a straight lane ahead and the model not steering into a curve, both lines seen) and collected into blocks;
-each block moves the calibration by the yaw its frames still show. The model reads only about half of a yaw error
-(its lanes are drawn towards the ones it was trained on), so the blocks were biased towards the yaw they were warped
-with, and a mean over a minute of them took that minute to converge (seed 3: 0.9 of a 1.6 degree yaw learnt in
-20 s, the rest over the next 40 while the car drove): each block instead corrects all that it sees until the car
-is calibrated, a share of it (BLOCK_GAIN) after, which averages the model's noise without the stale blocks' bias.
-The car may engage once MIN_BLOCKS are in (selfdrived: "calibration in progress" until then).
+(speed, a straight lane ahead and the model not steering into a curve, both lines seen), collected into blocks, and
+the calibration is the mean of the recent blocks. The car may engage once MIN_BLOCKS are in (selfdrived:
+"calibration in progress" until then).
 
 Pitch and roll are left at zero: the model's lane heights are not reliable enough to learn them from, and they move
 the lane lines far less than yaw does.
@@ -30,8 +26,7 @@ MIN_LINE_PROB = 0.5
 FIT_X = (6.0, 40.0)              # m: the stretch of lane whose heading is measured
 BLOCK_SAMPLES = 20               # model frames per block (1 s at 20 Hz)
 MIN_BLOCKS = 4
-BLOCK_GAIN = 0.3                 # share of a block's yaw error corrected once calibrated: ~7 s for a half-read yaw
-MAX_BLOCKS = 60                  # the spread is taken over the last minute of qualifying driving
+MAX_BLOCKS = 60                  # the calibration follows the last minute of qualifying driving
 MAX_YAW = math.radians(10.0)     # beyond this the device is mounted wrong: invalid
 PUBLISH_EVERY = 5                # model frames per liveCalibration (4 Hz)
 CalStatus = log.LiveCalibrationData.Status
@@ -64,11 +59,9 @@ class Calibrator:
     # a camera yawed right by psi sees a straight-ahead lane heading left (-psi) in a frame warped with yaw 0
     self.samples.append(self.yaw - heading)
     if len(self.samples) == BLOCK_SAMPLES:
-      block = float(np.mean(self.samples))
-      gain = 1.0 if len(self.blocks) < MIN_BLOCKS else BLOCK_GAIN
-      self.blocks = [*self.blocks[-(MAX_BLOCKS - 1):], block]
+      self.blocks = [*self.blocks[-(MAX_BLOCKS - 1):], float(np.mean(self.samples))]
       self.samples = []
-      self.yaw += gain * (block - self.yaw)
+      self.yaw = float(np.mean(self.blocks))
 
   @property
   def status(self) -> int:
