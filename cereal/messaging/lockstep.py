@@ -7,6 +7,10 @@ outputs are a pure function of them.
 
 The harness may send many steps in one message (`run`): replayed inputs never depend on the outputs, so a batch
 costs one round trip between the processes instead of one a step (~170 us, the most of a controlsd step).
+
+A process that reads camera frames (modeld) steps on them: the harness writes each frame into a real VisionIPC
+server and hands its notification over with the step (`step(..., frame=)`); the process's VisionIpcClient.recv()
+takes the step, returns that frame, and keeps the step's messages for the SubMaster.update() that follows.
 """
 import os
 import struct
@@ -20,7 +24,7 @@ from cereal.messaging.sockets import context
 from cereal.prefix import ipc_endpoint
 
 LOCKSTEP_ENV = "LP_LOCKSTEP"
-_STEP, _DONE, _EXIT = b"step", b"done", b"exit"
+_STEP, _FRAME_STEP, _DONE, _EXIT = b"step", b"frame", b"done", b"exit"
 _STEP_HEADER = struct.Struct("<QI")   # per step of a batch: its time (ns), how many of the messages that follow are its
 Step = tuple[int, Sequence[bytes]]     # (time ns, input messages)
 
@@ -38,6 +42,8 @@ class LockstepLink:
     self.sock.connect(ipc_endpoint(name))
     self.outbox: list[bytes] = []
     self.pending: deque[Step] = deque()   # the rest of the batch being run
+    self.taken: list[bytes] | None = None  # a frame step's messages, taken in by recv_frame(), for update()
+    self.frame: bytes | None = None        # the VisionIPC notification of the step just taken
     self.stepped = False
 
   def publish(self, data: bytes) -> None:
@@ -45,6 +51,9 @@ class LockstepLink:
 
   def exchange(self) -> list[bytes]:
     """The next step's inputs; at the end of a batch, first hand back everything it published and wait."""
+    if self.taken is not None:   # recv_frame() took this step in already
+      msgs, self.taken = self.taken, None
+      return msgs
     if not self.pending:
       if self.stepped:
         self.sock.send_multipart([_DONE, *self.outbox], copy=False)
@@ -53,6 +62,10 @@ class LockstepLink:
       if parts[0] == _EXIT:
         self.sock.send_multipart([_DONE, *self.outbox])
         raise SystemExit(0)
+      if parts[0] == _FRAME_STEP and len(parts) >= 3:
+        self.frame, parts = parts[2], [_STEP, parts[1], *parts[3:]]
+      else:
+        self.frame = None
       if parts[0] != _STEP or len(parts) < 2:
         raise LockstepError(f"unexpected lock-step message {parts[0][:16]!r}")
       self.pending.extend(_unpack_batch(parts[1], parts[2:]))
@@ -60,6 +73,14 @@ class LockstepLink:
     set_replay_time(t)
     self.stepped = True
     return list(msgs)
+
+  def recv_frame(self) -> bytes:
+    """Take the next step in for its camera frame: the frame's VisionIPC notification; the step's messages wait for
+    the next exchange()."""
+    self.taken = self.exchange()
+    if self.frame is None:
+      raise LockstepError("a frame was asked for and the step carries none")
+    return self.frame
 
 
 def _pack_batch(steps: Sequence[Step]) -> list[bytes]:
@@ -89,9 +110,14 @@ class LockstepHarness:
     self.sock.setsockopt(zmq.RCVTIMEO, int(timeout_s * 1000))
     self.sock.bind(ipc_endpoint(name))
 
-  def step(self, t_ns: int, msgs: list[bytes]) -> list[bytes]:
-    """Run the process once on `msgs` at `t_ns`; what it published."""
-    return self.run([(t_ns, msgs)])
+  def step(self, t_ns: int, msgs: list[bytes], frame: bytes | None = None) -> list[bytes]:
+    """Run the process once on `msgs` at `t_ns` (and the camera frame whose VisionIPC notification is `frame`);
+    what it published."""
+    if frame is None:
+      return self.run([(t_ns, msgs)])
+    _, header, *rest = _pack_batch([(t_ns, msgs)])
+    self.sock.send_multipart([_FRAME_STEP, header, frame, *rest])
+    return self._done()
 
   def run(self, steps: Sequence[Step]) -> list[bytes]:
     """Run the process through several steps in one exchange; everything they published, in order."""

@@ -8,6 +8,7 @@ from types import TracebackType
 
 import zmq
 
+from cereal.messaging import lockstep
 from cereal.visionipc.buffers import NOTIFY, Layout, Mapping, VisionBuf, VisionStreamType, stream_endpoint, stream_path
 
 CONNECT_POLL_S = 0.005
@@ -60,25 +61,34 @@ class VisionIpcClient:
     Never a slot the server is writing; check buf.valid() after reading to catch the server lapping it."""
     if self._sock is None or self._m is None:
       raise RuntimeError(f"{self.name}/{self.stream.name}: call connect() before recv()")
+    if (link := lockstep.link()) is not None:   # replay: the step brings the frame, whatever the time
+      return self._buf(link.recv_frame())
     deadline = None if timeout_ms is None else time.monotonic_ns() + timeout_ms * 1_000_000
     while True:
       wait = -1 if deadline is None else max(0, -((time.monotonic_ns() - deadline) // 1_000_000))
       if not self._poller.poll(wait):
         self._follow_replaced_file()
         return None
-      msg = self._sock.recv(zmq.NOBLOCK)
-      if len(msg) != NOTIFY.size:
-        continue
-      server_id, seq, frame_id, sof, eof, slot = NOTIFY.unpack(msg)
-      if server_id != self._m.layout.server_id:
-        m = Mapping.open(self.path, self.stream, server_id)
-        if m is None:  # a late notification of the previous server, or its file is already gone
-          continue
-        self._m = m
-        self.reconnects += 1
-      m = self._m
-      if slot < m.layout.count and m.seq(slot) == seq:  # else lapped or mid-write: a newer notification follows
-        return VisionBuf(m, slot, seq, frame_id, sof, eof)
+      buf = self._buf(self._sock.recv(zmq.NOBLOCK))
+      if buf is not None:
+        return buf
+
+  def _buf(self, msg: bytes) -> VisionBuf | None:
+    """The frame a notification names, or None where it is stale (lapped, mid-write, a previous server's)."""
+    assert self._m is not None
+    if len(msg) != NOTIFY.size:
+      return None
+    server_id, seq, frame_id, sof, eof, slot = NOTIFY.unpack(msg)
+    if server_id != self._m.layout.server_id:
+      m = Mapping.open(self.path, self.stream, server_id)
+      if m is None:  # a late notification of the previous server, or its file is already gone
+        return None
+      self._m = m
+      self.reconnects += 1
+    m = self._m
+    if slot < m.layout.count and m.seq(slot) == seq:  # else lapped or mid-write: a newer notification follows
+      return VisionBuf(m, slot, seq, frame_id, sof, eof)
+    return None
 
   def _follow_replaced_file(self) -> None:
     """While no frames come, a new server may have replaced the file without sending yet: map it already, so

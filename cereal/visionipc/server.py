@@ -124,8 +124,8 @@ class VisionIpcServer:
     s.mapping.begin_write(slot, s.seqs[slot])
     return s.mapping.frames[slot]
 
-  def send_buffer(self, stream: VisionStreamType, frame_id: int, timestamp_sof: int, timestamp_eof: int) -> None:
-    """Publish the buffer from next_buffer."""
+  def send_buffer(self, stream: VisionStreamType, frame_id: int, timestamp_sof: int, timestamp_eof: int) -> bytes:
+    """Publish the buffer from next_buffer; the notification sent (lock-step replay hands it over itself)."""
     s = self._stream(stream)
     slot = s.writing
     if slot is None:
@@ -135,11 +135,13 @@ class VisionIpcServer:
     s.mapping.end_write(slot, s.seqs[slot], frame_id, timestamp_sof, timestamp_eof)
     s.writing, s.next_slot = None, (slot + 1) % s.layout.count
     assert s.sock is not None
-    s.sock.send(NOTIFY.pack(self.server_id, s.seqs[slot], frame_id, timestamp_sof, timestamp_eof, slot), zmq.NOBLOCK)
+    notification = NOTIFY.pack(self.server_id, s.seqs[slot], frame_id, timestamp_sof, timestamp_eof, slot)
+    s.sock.send(notification, zmq.NOBLOCK)
+    return notification
 
   def send(self, stream: VisionStreamType, frame: np.ndarray, frame_id: int, timestamp_sof: int,
-           timestamp_eof: int) -> None:
-    """Copy `frame` (uint8, layout.frame_shape or flat) into the next slot and publish it."""
+           timestamp_eof: int) -> bytes:
+    """Copy `frame` (uint8, layout.frame_shape or flat) into the next slot and publish it; the notification."""
     s = self._stream(stream)
     lay = s.layout
     if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.shape not in (lay.frame_shape,
@@ -151,7 +153,7 @@ class VisionIpcServer:
     self.next_buffer(stream)
     slot = s.next_slot
     np.copyto(s.mapping.frames[slot] if frame.ndim > 1 else s.mapping.data[slot], frame)
-    self.send_buffer(stream, frame_id, timestamp_sof, timestamp_eof)
+    return self.send_buffer(stream, frame_id, timestamp_sof, timestamp_eof)
 
   def close(self) -> None:
     """Close the sockets and unlink our socket and buffer files (libzmq >= 4.2 leaves ipc socket files behind)."""

@@ -26,7 +26,7 @@ from selfdrive.manager.process_config import PROCESSES
 from tests.process_replay.refs import steering
 from tools.lib.logreader import LogMessage, LogReader
 from tools.lib.route import list_routes, resolve
-from tools.replay.process_replay import CONFIGS
+from tools.replay.process_replay import CONFIGS, FRAME_SOURCE
 from tools.sim.cli import sim_env
 from tools.sim.driver import DriverMode
 from tools.sim.simd import DRIVER_ENV
@@ -73,8 +73,9 @@ def record(seconds: float, seed: int, tmp: Path) -> Path:
 
 
 def inputs_of(route: Path) -> list[LogMessage]:
-  """The messages every config takes (and the segment headers), in time order."""
-  keep = {"initData"} | {s for cfg in CONFIGS.values() for s in cfg.inputs}
+  """The messages every config takes (and the segment headers, and what camera frames are rendered from), in time
+  order."""
+  keep = {"initData", FRAME_SOURCE} | {s for cfg in CONFIGS.values() for s in cfg.inputs}
   return [m for seg in resolve(route).segments for m in LogReader(seg.path, sort_by_time=True).messages()
           if m.which in keep]
 
@@ -92,7 +93,7 @@ def write(msgs: list[LogMessage], out: Path) -> None:
 
 
 def check(msgs: list[LogMessage]) -> None:
-  """The drive must show the stack engaged and steering; inputs that no process of the stack publishes yet are
+  """The drive must show the stack engaged and steering; inputs that nothing in the recorded stack publishes are
   named."""
   if not any(m.which == "selfdriveState" and m.event.selfdriveState.enabled for m in msgs):
     raise SystemExit("the stack never engaged during the drive: drive longer (--seconds) or see the logs")
@@ -104,7 +105,7 @@ def check(msgs: list[LogMessage]) -> None:
   for cfg in CONFIGS.values():
     missing = sorted(set(cfg.inputs) - seen)
     if missing:
-      print(f"note: {cfg.name}'s inputs {', '.join(missing)} are not in the drive (no process publishes them yet)")
+      print(f"note: {cfg.name}'s inputs {', '.join(missing)} are not in the drive (nothing recorded publishes them)")
 
 
 def main() -> int:

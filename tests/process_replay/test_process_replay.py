@@ -1,16 +1,18 @@
 """Process replay passes on main and fails, with a readable diff, on a deliberate behaviour change."""
 import dataclasses
 
+import numpy as np
 import pytest
 from opendbc.can import CANParser
 from opendbc.car import Bus
 from opendbc.car.toyota.values import DBC
 
 from cereal import messaging
+from selfdrive.common.errors import UserError
 from tests.process_replay.refs import DRIVE, check, load, ref_path, steering
 from tools.lib.logreader import LogMessage
 from tools.replay.compare import compare, format_diffs
-from tools.replay.process_replay import CONFIGS, ReplayConfig, steps
+from tools.replay.process_replay import CONFIGS, FRAME_SOURCE, ReplayConfig, replay, steps
 from tools.sim.constants import SIM_PLATFORM
 
 
@@ -41,6 +43,36 @@ def test_plannerd_time_gap_change_fails_only_in_the_longitudinal_plan(drive):
   assert result.diffs and {d.service for d in result.diffs} == {"longitudinalPlan"}, result.report
   assert "longitudinalPlan.aTarget" in {d.field for d in result.diffs}
   assert "differences from the reference" in result.report
+
+
+def test_modeld_warp_change_fails_in_the_model_outputs(drive):
+  """modeld replays on the drive's own camera frames (rendered again from its simState): a warp turned by half a
+  degree changes what the model sees, beyond the tolerance its arrays are compared with."""
+  broken = dataclasses.replace(CONFIGS["modeld"], module="tests.process_replay.broken_modeld")
+  result = check(broken, drive)
+  fields = {d.field for d in result.diffs}
+  assert {"modelV2.laneLines", "modelV2.position"} <= fields, result.report
+  assert {d.service for d in result.diffs} == {"modelV2"}
+
+
+def test_frames_need_a_simulator_drive(drive):
+  no_frames = [m for m in drive if m.which != FRAME_SOURCE]
+  with pytest.raises(UserError, match=FRAME_SOURCE):
+    replay(CONFIGS["modeld"], no_frames)
+
+
+def test_compare_packed_arrays_within_tolerance():
+  def model(values):
+    msg = messaging.new_message("modelV2")
+    msg.logMonoTime = 0
+    msg.modelV2.laneLineProbs = np.asarray(values, "<f4").tobytes()
+    data = msg.to_bytes()
+    return LogMessage("modelV2", 0, data, messaging.log_from_bytes(data))
+  ref, near, far = model([0.5, 0.5, 0.5, 0.5]), model([0.5, 0.5004, 0.5, 0.5]), model([0.5, 0.51, 0.5, 0.5])
+  tol = {"modelV2.laneLineProbs": 1e-3}
+  assert compare([ref], [near], tol, 0) == []
+  assert [d.field for d in compare([ref], [far], tol, 0)] == ["modelV2.laneLineProbs"]
+  assert [d.field for d in compare([ref], [near], {}, 0)] == ["modelV2.laneLineProbs"], "no tolerance: exact"
 
 
 def test_drive_engages_and_steps_every_config(drive):

@@ -2,11 +2,14 @@
 
 Messages are paired per service in order (the n-th carState with the n-th carState). Identical bytes are equal
 without a look inside; otherwise every field is compared, numbers within the tolerance given for their field
-("carState.vEgo": 0.01; list indices left out of the name), everything else exactly.
+("carState.vEgo": 0.01; list indices left out of the name) and packed float32 arrays element by element within
+theirs, everything else exactly.
 """
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from tools.lib.logreader import LogMessage
 
@@ -55,6 +58,9 @@ def _fields(m: LogMessage) -> dict[str, object]:
 def _close(a: object, b: object, tol: float) -> bool:
   if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
     return a == b or abs(a - b) <= tol
+  if isinstance(a, bytes) and isinstance(b, bytes) and tol > 0 and len(a) == len(b) and len(a) % 4 == 0:
+    # a packed float32 array (cereal.arrays), element by element
+    return a == b or bool(np.all(np.abs(np.frombuffer(a, "<f4") - np.frombuffer(b, "<f4")) <= tol))
   return a == b
 
 

@@ -5,6 +5,8 @@ service is one step, carrying the other inputs recorded since the step before), 
 its outputs must match the reference (tests/process_replay/); fields that measure the wall clock (a solver's time)
 are not compared. The process runs unchanged as a child with $LP_LOCKSTEP set: its SubMaster.update() returns a
 step's inputs at the step's recorded time, PubMaster.send() hands the outputs back (cereal/messaging/lockstep.py).
+A process that reads the road camera (modeld) gets each step's frame through a real VisionIPC server: on a simulator
+drive the frames are rendered again from its simState, exactly as camerad rendered them.
 """
 import os
 import subprocess
@@ -18,9 +20,12 @@ from pathlib import Path
 
 import zmq
 
+from cereal.arrays import MODEL_V2_SHAPES
 from cereal.messaging import log_from_bytes
 from cereal.messaging.lockstep import LOCKSTEP_ENV, LockstepError, LockstepHarness
 from cereal.services import SERVICES
+from cereal.visionipc import PixelFormat, VisionIpcServer, VisionStreamType
+from selfdrive.camerad.camerad import NUM_BUFFERS, VIPC_NAME
 from selfdrive.car.card import PLATFORM_ENV
 from selfdrive.common.errors import UserError
 from selfdrive.common.params import PARAMS_DIR_ENV
@@ -30,7 +35,9 @@ from selfdrive.selfdrived import selfdrived
 from tools.lib.logreader import LogMessage
 from tools.sim.constants import SIM_PLATFORM
 
-STEP_TIMEOUT_S = 20.0     # the first step includes the process's start-up (imports)
+STEP_TIMEOUT_S = 20.0     # the first step includes the process's start-up (imports, modeld's runner)
+FRAME_SOURCE = "simState"  # what the frames of a simulator drive are rendered from
+MODEL_TOLERANCE = 1e-3    # modelV2's arrays (m, m/s, ...): the runner's kernels are searched on each machine (BEAM)
 BATCH_STEPS = 100         # steps sent in one lock-step exchange: a round trip each costs ~170 us
 CONNECT_POLL_MS = 100
 EXIT_TIMEOUT_S = 10.0
@@ -47,6 +54,7 @@ class ReplayConfig:
   tolerance: dict[str, float] = field(default_factory=dict)  # "service.field.path" → allowed |ref - new|
   ignore: frozenset[str] = frozenset()          # "service.field.path" not compared: wall-clock measurements
   env: dict[str, str] = field(default_factory=dict)          # for the reference drives (the simulator's car)
+  frames: bool = False                          # steps on road-camera frames (through VisionIPC), one a step
 
   def __post_init__(self):
     for s in (*self.inputs, *self.outputs):
@@ -77,6 +85,11 @@ CONFIGS: dict[str, ReplayConfig] = {c.name: c for c in (
                outputs=("carControl", "controlsState"), step_on="carState"),
   ReplayConfig("calibrationd", "selfdrive.locationd.calibrationd", inputs=tuple(calibrationd.INPUTS),
                outputs=("liveCalibration",), step_on="modelV2"),
+  ReplayConfig("modeld", "selfdrive.modeld.modeld", inputs=("roadCameraState", "liveCalibration", "lateralPlan"),
+               outputs=("modelV2",), step_on="roadCameraState", frames=True,
+               tolerance={**{f"modelV2.{k}": MODEL_TOLERANCE for k in MODEL_V2_SHAPES},
+                          "modelV2.action.desiredCurvature": 1e-6, "modelV2.action.desiredAcceleration": 1e-4},
+               ignore=frozenset({"modelV2.modelExecutionTime"})),
   ReplayConfig("selfdrived", "selfdrive.selfdrived.selfdrived", inputs=tuple(selfdrived.INPUTS),
                outputs=("selfdriveState", "onroadEvents"), step_on="carState"),
 )}
@@ -95,12 +108,42 @@ def steps(cfg: ReplayConfig, msgs: Iterable[LogMessage]) -> list[tuple[int, list
   return out
 
 
-def _first_step(harness: LockstepHarness, proc: subprocess.Popen, t: int, inputs: list[bytes]) -> list[bytes]:
+class SimFrames:
+  """The road camera's frames of a simulator drive, rendered again from its simState as camerad rendered them, and
+  written into a VisionIPC server of camerad's name (under this replay's prefix) one step at a time."""
+
+  def __init__(self, msgs: list[LogMessage]):
+    self.states = {m.event.simState.frameId: m.event.simState for m in msgs if m.which == FRAME_SOURCE}
+    if not self.states:
+      raise UserError(f"the log has no {FRAME_SOURCE}: camera frames can be replayed only from simulator drives")
+    from tools.sim.camera import rgb_to_nv12  # only frame replay needs the simulator
+    from tools.sim.scene import Scene
+    first = next(iter(self.states.values()))
+    self.scene, self.to_nv12 = Scene(first.seed, first.width, first.height), rgb_to_nv12
+    self.server = VisionIpcServer(VIPC_NAME)
+    self.server.create_buffers(VisionStreamType.ROAD, NUM_BUFFERS, first.width, first.height, PixelFormat.NV12)
+    self.server.start_listener()
+
+  def send(self, camera_state: bytes) -> bytes:
+    """Write the frame a roadCameraState message describes; its VisionIPC notification."""
+    cs = log_from_bytes(camera_state).roadCameraState
+    st = self.states.get(cs.frameId)
+    if st is None:
+      raise LockstepError(f"the drive has no simState for camera frame {cs.frameId}")
+    return self.server.send(VisionStreamType.ROAD, self.to_nv12(self.scene.render(st)), cs.frameId,
+                            cs.timestampSof, cs.timestampEof)
+
+  def close(self) -> None:
+    self.server.close()
+
+
+def _first_step(harness: LockstepHarness, proc: subprocess.Popen, t: int, inputs: list[bytes],
+                frame: bytes | None) -> list[bytes]:
   """The first step, once the process has connected; a process that dies first fails at once."""
   deadline = time.monotonic() + STEP_TIMEOUT_S
   while True:
     try:
-      return harness.step(t, inputs)
+      return harness.step(t, inputs, frame)
     except zmq.Again:  # not connected yet: nothing was sent
       if proc.poll() is not None:
         raise LockstepError(f"it exited with {proc.returncode} before its first step") from None
@@ -128,7 +171,10 @@ class ReplayResult:
 
 def replay(cfg: ReplayConfig, msgs: Iterable[LogMessage], env: dict[str, str] | None = None) -> ReplayResult:
   """Run the process over the recorded inputs. LockstepError says where and how it failed."""
+  msgs = list(msgs)
   plan = steps(cfg, msgs)
+  frames = SimFrames(msgs) if cfg.frames else None
+  batch = 1 if frames is not None else BATCH_STEPS
   link = f"lockstep-{cfg.name}-{uuid.uuid4().hex[:8]}"
   harness = LockstepHarness(link, STEP_TIMEOUT_S)
   harness.sock.setsockopt(zmq.SNDTIMEO, CONNECT_POLL_MS)  # a PAIR send waits for its peer to connect
@@ -143,10 +189,15 @@ def replay(cfg: ReplayConfig, msgs: Iterable[LogMessage], env: dict[str, str] | 
     step = 0
     t_start = time.perf_counter()
     try:
-      published += _first_step(harness, proc, *plan[0])
+      # a step's own message (the one it steps on) comes last: for a frame process, the frame's roadCameraState
+      published += _first_step(harness, proc, *plan[0], frames.send(plan[0][1][-1]) if frames else None)
       t_first = time.perf_counter()
-      for step in range(1, len(plan), BATCH_STEPS):
-        published += harness.run(plan[step:step + BATCH_STEPS])
+      for step in range(1, len(plan), batch):
+        if frames is not None:   # one frame a step
+          t, inputs = plan[step]
+          published += harness.step(t, inputs, frames.send(inputs[-1]))
+        else:
+          published += harness.run(plan[step:step + batch])
       step = len(plan)
       t_end = time.perf_counter()
       published += harness.finish()
@@ -157,10 +208,13 @@ def replay(cfg: ReplayConfig, msgs: Iterable[LogMessage], env: dict[str, str] | 
       proc.wait()
       why = "it stopped taking steps" if isinstance(e, zmq.Again) else e
       tail = log.read_text(errors="replace")[-2000:]
-      where = f"step {step}" if step in (0, len(plan)) else f"steps {step}..{min(step + BATCH_STEPS, len(plan)) - 1}"
+      where = f"step {step}" if batch == 1 or step in (0, len(plan)) else \
+        f"steps {step}..{min(step + batch, len(plan)) - 1}"
       raise LockstepError(f"{cfg.name} failed at {where} of {len(plan)}: {why}\n--- its output:\n{tail}") from None
     finally:
       harness.close()
+      if frames is not None:
+        frames.close()
       if proc.poll() is None:  # interrupted: the process goes with us
         proc.kill()
         proc.wait()
