@@ -58,7 +58,8 @@ class VisionIpcClient:
 
   def recv(self, timeout_ms: int | None = 100) -> VisionBuf | None:
     """The newest complete frame (older unread ones are dropped), or None after `timeout_ms` (None: wait forever).
-    Never a slot the server is writing; check buf.valid() after reading to catch the server lapping it."""
+    Never a slot the server is writing; check buf.valid() after reading to catch the server lapping it. Under
+    lock-step replay the frame is the one the next step names (cereal/messaging/lockstep.py), with no timeout."""
     if self._sock is None or self._m is None:
       raise RuntimeError(f"{self.name}/{self.stream.name}: call connect() before recv()")
     if (link := lockstep.link()) is not None:   # replay: the step brings the frame, whatever the time
