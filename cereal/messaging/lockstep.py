@@ -26,7 +26,7 @@ from cereal.prefix import ipc_endpoint
 LOCKSTEP_ENV = "LP_LOCKSTEP"
 _STEP, _FRAME_STEP, _DONE, _EXIT = b"step", b"frame", b"done", b"exit"
 _STEP_HEADER = struct.Struct("<QI")   # per step of a batch: its time (ns), how many of the messages that follow are its
-Step = tuple[int, Sequence[bytes]]     # (time ns, input messages)
+Step = tuple[int, list[bytes]]         # (time ns, input messages)
 
 
 class LockstepError(RuntimeError):
@@ -58,34 +58,34 @@ class LockstepLink:
       if self.stepped:
         self.sock.send_multipart([_DONE, *self.outbox], copy=False)
         self.outbox = []
-      parts = self.sock.recv_multipart()
-      if parts[0] == _EXIT:
+      kind, *parts = self.sock.recv_multipart()
+      if kind == _EXIT:
         self.sock.send_multipart([_DONE, *self.outbox])
         raise SystemExit(0)
-      if parts[0] == _FRAME_STEP and len(parts) >= 3:
-        self.frame, parts = parts[2], [_STEP, parts[1], *parts[3:]]
-      else:
-        self.frame = None
-      if parts[0] != _STEP or len(parts) < 2:
-        raise LockstepError(f"unexpected lock-step message {parts[0][:16]!r}")
-      self.pending.extend(_unpack_batch(parts[1], parts[2:]))
+      self.frame = parts.pop(1) if kind == _FRAME_STEP and len(parts) >= 2 else None
+      if kind not in (_STEP, _FRAME_STEP) or not parts:
+        raise LockstepError(f"unexpected lock-step message {kind[:16]!r}")
+      self.pending.extend(_unpack_batch(parts[0], parts[1:]))
     t, msgs = self.pending.popleft()
     set_replay_time(t)
     self.stepped = True
-    return list(msgs)
+    return msgs
 
   def recv_frame(self) -> bytes:
     """Take the next step in for its camera frame: the frame's VisionIPC notification; the step's messages wait for
-    the next exchange()."""
+    the next exchange() (messages of an earlier frame step never read are dropped, as a live socket conflates)."""
+    self.taken = None
     self.taken = self.exchange()
     if self.frame is None:
       raise LockstepError("a frame was asked for and the step carries none")
     return self.frame
 
 
-def _pack_batch(steps: Sequence[Step]) -> list[bytes]:
+def _pack_batch(steps: Sequence[Step], frame: bytes | None = None) -> list[bytes]:
+  """[kind, header, (the frame's notification,) messages...]: a frame rides only with a single step."""
   header = b"".join(_STEP_HEADER.pack(t, len(msgs)) for t, msgs in steps)
-  return [_STEP, header, *(m for _, msgs in steps for m in msgs)]
+  head = [_STEP, header] if frame is None else [_FRAME_STEP, header, frame]
+  return [*head, *(m for _, msgs in steps for m in msgs)]
 
 
 def _unpack_batch(header: bytes, msgs: list[bytes]) -> list[Step]:
@@ -113,10 +113,7 @@ class LockstepHarness:
   def step(self, t_ns: int, msgs: list[bytes], frame: bytes | None = None) -> list[bytes]:
     """Run the process once on `msgs` at `t_ns` (and the camera frame whose VisionIPC notification is `frame`);
     what it published."""
-    if frame is None:
-      return self.run([(t_ns, msgs)])
-    _, header, *rest = _pack_batch([(t_ns, msgs)])
-    self.sock.send_multipart([_FRAME_STEP, header, frame, *rest])
+    self.sock.send_multipart(_pack_batch([(t_ns, msgs)], frame))
     return self._done()
 
   def run(self, steps: Sequence[Step]) -> list[bytes]:

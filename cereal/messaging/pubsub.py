@@ -81,7 +81,6 @@ class SubMaster:
     self.valid = dict.fromkeys(services, False)
     self.logMonoTime = dict.fromkeys(services, 0)
     self._unparsed: dict[str, bytes] = {}            # received, not read yet
-    self._just_updated: list[str] = []                # what the last update took in: all that the next one resets
     self._now = 0                                     # the last update's time: what the checks are computed for
     self._checked_frame = -1
     update_hz = SERVICES[poll].frequency if poll is not None else float("inf")
@@ -138,6 +137,7 @@ class SubMaster:
 
   def _recv_poll_service(self, timeout_ms: int) -> list[tuple[str, bytes]]:
     """Block in recv itself: measured ~100 us quicker to wake than zmq_poll followed by recv."""
+    assert self.poll is not None
     sock = self.socks[self.poll]
     if timeout_ms != self._poll_timeout_ms:
       sock.setsockopt(zmq.RCVTIMEO, timeout_ms)
@@ -158,13 +158,12 @@ class SubMaster:
   def _begin_frame(self, now_ns: int) -> None:
     self.frame += 1
     self._now = now_ns
-    for s in self._just_updated:
-      self.updated[s] = False
-    self._just_updated.clear()
+    for s, was in self.updated.items():
+      if was:
+        self.updated[s] = False
 
   def _take(self, s: str, header: Header, data: bytes, now_ns: int) -> None:
     self.updated[s] = self.seen[s] = True
-    self._just_updated.append(s)
     self.logMonoTime[s] = header.logMonoTime
     self.valid[s] = header.valid
     self.recv_time[s] = now_ns

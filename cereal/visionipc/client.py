@@ -24,6 +24,7 @@ class VisionIpcClient:
     self._ctx: zmq.Context | None = None
     self._sock: zmq.Socket | None = None
     self._poller = zmq.Poller()
+    self._link = lockstep.link()   # under lock-step replay the frames come with the steps
 
   @property
   def connected(self) -> bool:
@@ -62,8 +63,11 @@ class VisionIpcClient:
     lock-step replay the frame is the one the next step names (cereal/messaging/lockstep.py), with no timeout."""
     if self._sock is None or self._m is None:
       raise RuntimeError(f"{self.name}/{self.stream.name}: call connect() before recv()")
-    if (link := lockstep.link()) is not None:   # replay: the step brings the frame, whatever the time
-      return self._buf(link.recv_frame())
+    if self._link is not None:   # replay: the step brings the frame, whatever the time
+      buf = self._buf(self._link.recv_frame())
+      if buf is None:
+        raise lockstep.LockstepError(f"{self.name}/{self.stream.name}: the step's frame is not in the buffers")
+      return buf
     deadline = None if timeout_ms is None else time.monotonic_ns() + timeout_ms * 1_000_000
     while True:
       wait = -1 if deadline is None else max(0, -((time.monotonic_ns() - deadline) // 1_000_000))

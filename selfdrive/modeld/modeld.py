@@ -25,6 +25,7 @@ from selfdrive.modeld.transform import camera_from_model, warp_nv12
 
 DROP_WINDOW = 100          # frames over which frameDropPerc is measured
 RECV_TIMEOUT_MS = 1000
+INPUTS = ["roadCameraState", "liveCalibration", "lateralPlan"]   # beside the frames
 
 
 class FrameDrops:
@@ -61,7 +62,7 @@ def main() -> int:
     print(f"modeld: error: {e}", file=sys.stderr)
     return 2
   pm = messaging.PubMaster(["modelV2"])
-  sm = messaging.SubMaster(["roadCameraState", "liveCalibration", "lateralPlan"])
+  sm = messaging.SubMaster(INPUTS)
   drops, warp = FrameDrops(), Warp()
   with VisionIpcClient(VIPC_NAME, VisionStreamType.ROAD) as client:
     while not client.connect(1.0):

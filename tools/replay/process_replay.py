@@ -8,6 +8,7 @@ step's inputs at the step's recorded time, PubMaster.send() hands the outputs ba
 A process that reads the road camera (modeld) gets each step's frame through a real VisionIPC server: on a simulator
 drive the frames are rendered again from its simState, exactly as camerad rendered them.
 """
+import contextlib
 import os
 import subprocess
 import sys
@@ -31,8 +32,10 @@ from selfdrive.common.errors import UserError
 from selfdrive.common.params import PARAMS_DIR_ENV
 from selfdrive.controls import controlsd, plannerd, radard
 from selfdrive.locationd import calibrationd
+from selfdrive.modeld import modeld
 from selfdrive.selfdrived import selfdrived
 from tools.lib.logreader import LogMessage
+from tools.sim.camera import rgb_to_nv12
 from tools.sim.constants import SIM_PLATFORM
 
 STEP_TIMEOUT_S = 20.0     # the first step includes the process's start-up (imports, modeld's runner)
@@ -85,7 +88,7 @@ CONFIGS: dict[str, ReplayConfig] = {c.name: c for c in (
                outputs=("carControl", "controlsState"), step_on="carState"),
   ReplayConfig("calibrationd", "selfdrive.locationd.calibrationd", inputs=tuple(calibrationd.INPUTS),
                outputs=("liveCalibration",), step_on="modelV2"),
-  ReplayConfig("modeld", "selfdrive.modeld.modeld", inputs=("roadCameraState", "liveCalibration", "lateralPlan"),
+  ReplayConfig("modeld", "selfdrive.modeld.modeld", inputs=tuple(modeld.INPUTS),
                outputs=("modelV2",), step_on="roadCameraState", frames=True,
                tolerance={**{f"modelV2.{k}": MODEL_TOLERANCE for k in MODEL_V2_SHAPES},
                           "modelV2.action.desiredCurvature": 1e-6, "modelV2.action.desiredAcceleration": 1e-4},
@@ -116,10 +119,9 @@ class SimFrames:
     self.states = {m.event.simState.frameId: m.event.simState for m in msgs if m.which == FRAME_SOURCE}
     if not self.states:
       raise UserError(f"the log has no {FRAME_SOURCE}: camera frames can be replayed only from simulator drives")
-    from tools.sim.camera import rgb_to_nv12  # only frame replay needs the simulator
-    from tools.sim.scene import Scene
+    from tools.sim.scene import Scene  # only frame replay needs the simulator's world
     first = next(iter(self.states.values()))
-    self.scene, self.to_nv12 = Scene(first.seed, first.width, first.height), rgb_to_nv12
+    self.scene = Scene(first.seed, first.width, first.height)
     self.server = VisionIpcServer(VIPC_NAME)
     self.server.create_buffers(VisionStreamType.ROAD, NUM_BUFFERS, first.width, first.height, PixelFormat.NV12)
     self.server.start_listener()
@@ -130,11 +132,17 @@ class SimFrames:
     st = self.states.get(cs.frameId)
     if st is None:
       raise LockstepError(f"the drive has no simState for camera frame {cs.frameId}")
-    return self.server.send(VisionStreamType.ROAD, self.to_nv12(self.scene.render(st)), cs.frameId,
+    return self.server.send(VisionStreamType.ROAD, rgb_to_nv12(self.scene.render(st)), cs.frameId,
                             cs.timestampSof, cs.timestampEof)
 
   def close(self) -> None:
     self.server.close()
+
+  def __enter__(self) -> "SimFrames":
+    return self
+
+  def __exit__(self, *exc) -> None:
+    self.close()
 
 
 def _first_step(harness: LockstepHarness, proc: subprocess.Popen, t: int, inputs: list[bytes],
@@ -173,51 +181,51 @@ def replay(cfg: ReplayConfig, msgs: Iterable[LogMessage], env: dict[str, str] | 
   """Run the process over the recorded inputs. LockstepError says where and how it failed."""
   msgs = list(msgs)
   plan = steps(cfg, msgs)
-  frames = SimFrames(msgs) if cfg.frames else None
-  batch = 1 if frames is not None else BATCH_STEPS
-  link = f"lockstep-{cfg.name}-{uuid.uuid4().hex[:8]}"
-  harness = LockstepHarness(link, STEP_TIMEOUT_S)
-  harness.sock.setsockopt(zmq.SNDTIMEO, CONNECT_POLL_MS)  # a PAIR send waits for its peer to connect
-  with tempfile.TemporaryDirectory(prefix=f"lp-replay-{cfg.name}-") as tmp:
-    child_env = {**os.environ, **cfg.env, **(env or {}), LOCKSTEP_ENV: link, PARAMS_DIR_ENV: str(Path(tmp) / "params"),
-                 "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
-    log = Path(tmp) / "process.log"
-    with open(log, "wb") as out:
-      proc = subprocess.Popen([sys.executable, "-m", cfg.module], env=child_env, stdin=subprocess.DEVNULL,
-                              stdout=out, stderr=subprocess.STDOUT)
-    published: list[bytes] = []
-    step = 0
-    t_start = time.perf_counter()
-    try:
-      # a step's own message (the one it steps on) comes last: for a frame process, the frame's roadCameraState
-      published += _first_step(harness, proc, *plan[0], frames.send(plan[0][1][-1]) if frames else None)
-      t_first = time.perf_counter()
-      for step in range(1, len(plan), batch):
-        if frames is not None:   # one frame a step
-          t, inputs = plan[step]
-          published += harness.step(t, inputs, frames.send(inputs[-1]))
-        else:
-          published += harness.run(plan[step:step + batch])
-      step = len(plan)
-      t_end = time.perf_counter()
-      published += harness.finish()
-      if proc.wait(EXIT_TIMEOUT_S) != 0:
-        raise LockstepError(f"exited with {proc.returncode}")
-    except (LockstepError, subprocess.TimeoutExpired, zmq.Again) as e:
-      proc.kill()
-      proc.wait()
-      why = "it stopped taking steps" if isinstance(e, zmq.Again) else e
-      tail = log.read_text(errors="replace")[-2000:]
-      where = f"step {step}" if batch == 1 or step in (0, len(plan)) else \
-        f"steps {step}..{min(step + batch, len(plan)) - 1}"
-      raise LockstepError(f"{cfg.name} failed at {where} of {len(plan)}: {why}\n--- its output:\n{tail}") from None
-    finally:
-      harness.close()
-      if frames is not None:
-        frames.close()
-      if proc.poll() is None:  # interrupted: the process goes with us
+  # the frame server goes whatever happens: it holds shared memory under the prefix
+  with SimFrames(msgs) if cfg.frames else contextlib.nullcontext() as frames:
+    batch = 1 if frames is not None else BATCH_STEPS
+    link = f"lockstep-{cfg.name}-{uuid.uuid4().hex[:8]}"
+    harness = LockstepHarness(link, STEP_TIMEOUT_S)
+    harness.sock.setsockopt(zmq.SNDTIMEO, CONNECT_POLL_MS)  # a PAIR send waits for its peer to connect
+    with tempfile.TemporaryDirectory(prefix=f"lp-replay-{cfg.name}-") as tmp:
+      child_env = {**os.environ, **cfg.env, **(env or {}), LOCKSTEP_ENV: link,
+                   PARAMS_DIR_ENV: str(Path(tmp) / "params"),
+                   "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
+      log = Path(tmp) / "process.log"
+      with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", cfg.module], env=child_env, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT)
+      published: list[bytes] = []
+      step = 0
+      t_start = time.perf_counter()
+      try:
+        # a step's own message (the one it steps on) comes last: for a frame process, the frame's roadCameraState
+        published += _first_step(harness, proc, *plan[0], frames.send(plan[0][1][-1]) if frames else None)
+        t_first = time.perf_counter()
+        for step in range(1, len(plan), batch):
+          if frames is not None:   # one frame a step
+            t, inputs = plan[step]
+            published += harness.step(t, inputs, frames.send(inputs[-1]))
+          else:
+            published += harness.run(plan[step:step + batch])
+        step = len(plan)
+        t_end = time.perf_counter()
+        published += harness.finish()
+        if proc.wait(EXIT_TIMEOUT_S) != 0:
+          raise LockstepError(f"exited with {proc.returncode}")
+      except (LockstepError, subprocess.TimeoutExpired, zmq.Again) as e:
         proc.kill()
         proc.wait()
+        why = "it stopped taking steps" if isinstance(e, zmq.Again) else e
+        tail = log.read_text(errors="replace")[-2000:]
+        where = f"step {step}" if batch == 1 or step in (0, len(plan)) else \
+          f"steps {step}..{min(step + batch, len(plan)) - 1}"
+        raise LockstepError(f"{cfg.name} failed at {where} of {len(plan)}: {why}\n--- its output:\n{tail}") from None
+      finally:
+        harness.close()
+        if proc.poll() is None:  # interrupted: the process goes with us
+          proc.kill()
+          proc.wait()
   outputs = [_message(d) for d in published]
   stray = [o.which for o in outputs if o.which not in cfg.outputs]
   if stray:
