@@ -167,6 +167,16 @@ def test_training_labels_from_a_short_drive(tmp_path):
   assert lanes[1, 0, 0] < 0 < lanes[2, 0, 0]  # the ego lane's lines left (y < 0) and right of us
 
 
+def test_training_cache_holds_drives_of_one_road_shape(tmp_path):
+  """Drives cached for one road distribution are never silently mixed with, or reused as, another's."""
+  from tools.sim.road import SIM_ROADS
+  from tools.train.data import TRAIN_ROADS, generate
+  assert generate(tmp_path, [], 20.0, 1, "drives", progress=False, road=TRAIN_ROADS) == 0.0
+  assert generate(tmp_path, [], 20.0, 1, "drives", progress=False, road=TRAIN_ROADS) == 0.0  # same shape: reused
+  with pytest.raises(UserError, match="other roads"):
+    generate(tmp_path, [], 20.0, 1, "drives", progress=False, road=SIM_ROADS)
+
+
 def test_onnx_export_matches_the_model():
   """The benchmark's onnxruntime figure is only fair if its graph is this network (onnxruntime: bench only)."""
   ort = pytest.importorskip("onnxruntime")

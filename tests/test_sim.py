@@ -12,7 +12,7 @@ from cereal.arrays import X_IDXS
 from tools.sim import constants as C
 from tools.sim.camera import Camera, rgb_to_nv12
 from tools.sim.render import Pose, clip_near
-from tools.sim.road import Road
+from tools.sim.road import SIM_ROADS, Road, RoadShape
 from tools.sim.vehicle import CarParams, Controls, Gear, Vehicle, VehicleState
 from tools.sim.world import GroundTruth, World, WorldConfig
 
@@ -79,6 +79,31 @@ def test_road_tight_curves_exist():
   for r in roads:
     r.ensure(20_000.0)
   assert max(np.abs(r.k).max() for r in roads) > 1 / 200
+
+
+def _curvatures(shape, seeds=range(12), length=30_000.0) -> np.ndarray:
+  """|curvature| along these seeds' roads, every ROAD_DS metres."""
+  roads = [Road(np.random.default_rng(s), shape) for s in seeds]
+  for r in roads:
+    r.ensure(length)
+  return np.concatenate([np.abs(r.k) for r in roads])
+
+
+def test_road_shape_default_is_the_simulators_roads():
+  """A shape passed explicitly as the defaults draws the very same road: the simulator's seeds stay as they were."""
+  a, b = Road(np.random.default_rng(9)), Road(np.random.default_rng(9), RoadShape())
+  a.ensure(10_000.0)
+  b.ensure(10_000.0)
+  assert np.array_equal(a.x, b.x) and np.array_equal(a.k, b.k)
+
+
+def test_training_roads_are_curvier_within_their_bounds():
+  from tools.train.data import TRAIN_ROADS
+  sim, train = _curvatures(SIM_ROADS), _curvatures(TRAIN_ROADS)
+  assert sim.max() <= 1 / SIM_ROADS.min_radius + 1e-9 and train.max() <= 1 / TRAIN_ROADS.min_radius + 1e-9
+  share = lambda k, radius: float(np.mean(k > 1 / radius))
+  assert share(train, 250.0) > 2 * share(sim, 250.0), (share(train, 250.0), share(sim, 250.0))
+  assert share(train, 1000.0) > share(sim, 1000.0)   # less straight road between the curves
 
 
 ROAD = Road(np.random.default_rng(3))

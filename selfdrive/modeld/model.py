@@ -106,7 +106,9 @@ class DrivingModel:
   def __call__(self, frames: Tensor, desire: Tensor, h: Tensor) -> Tensor:
     """(1, 12, 64, 128) uint8, (1, 8), (1, HIDDEN) -> (1, N_OUT): decoded outputs, then the next latent state."""
     feat = self.encode(frames)
-    h_next = self.recur(feat, desire, h)
+    # contiguous: left lazy, the GRU step fuses into the first head layer's kernel and is recomputed for each of its
+    # outputs (that kernel took 10-15 ms instead of 0.3)
+    h_next = self.recur(feat, desire, h).contiguous()
     return self.decode(self.heads(feat.cat(h_next, dim=1))).cat(h_next, dim=1)
 
 

@@ -61,10 +61,29 @@ class RoadLayout:
     return self.dash_len + self.dash_gap
 
 
+@dataclass(frozen=True)
+class RoadShape:
+  """How curvy a road is drawn: curve radii log-uniform between the bounds, skewed towards gentle curves when
+  `radius_skew` < 1 (towards tight ones when > 1); straights between curves uniform in `straight`. The simulator's
+  roads use the defaults; training may draw from another distribution (it does not change any seed's road here)."""
+  min_radius: float = C.MIN_RADIUS
+  max_radius: float = C.MAX_RADIUS
+  radius_skew: float = 0.8
+  straight: tuple[float, float] = (C.STRAIGHT_MIN, C.STRAIGHT_MAX)
+
+  def radius(self, u: float) -> float:
+    """The radius for a uniform draw u in [0, 1)."""
+    return self.min_radius * (self.max_radius / self.min_radius) ** u ** self.radius_skew
+
+
+SIM_ROADS = RoadShape()   # the simulator's roads: the shape every seed's road is drawn with unless asked otherwise
+
+
 class Road:
   """Centerline samples every ROAD_DS metres of station, extended on demand; all queries interpolate them."""
-  def __init__(self, rng: np.random.Generator):
+  def __init__(self, rng: np.random.Generator, shape: RoadShape = SIM_ROADS):
     self.layout = RoadLayout.sample(rng)
+    self.shape = shape
     self._rng = rng
     self.x = np.zeros(1)
     self.y = np.zeros(1)
@@ -93,9 +112,8 @@ class Road:
   def _curve(self) -> None:
     """A straight, then a curve (clothoid in, arc, clothoid out), turning back towards the mean direction."""
     rng = self._rng
-    self._append(rng.uniform(C.STRAIGHT_MIN, C.STRAIGHT_MAX), 0.0, 0.0)
-    radius = C.MIN_RADIUS * (C.MAX_RADIUS / C.MIN_RADIUS) ** rng.random() ** 0.8  # log-uniform, a bit towards gentle
-    k = 1.0 / radius
+    self._append(rng.uniform(*self.shape.straight), 0.0, 0.0)
+    k = 1.0 / self.shape.radius(rng.random())
     lt = rng.uniform(C.TRANSITION_MIN, C.TRANSITION_MAX)
     la = rng.uniform(C.ARC_MIN, C.ARC_MAX)
     direction = 1.0 if rng.random() < 0.5 else -1.0

@@ -8,7 +8,7 @@ import numpy as np
 from tools.sim.camera import Camera
 from tools.sim.look import Look
 from tools.sim.render import Pose, Renderer
-from tools.sim.road import Road
+from tools.sim.road import SIM_ROADS, Road, RoadShape
 from tools.sim.traffic import Car
 
 # the seed's independent random streams: what each part of the world draws from
@@ -20,9 +20,9 @@ def world_rngs(seed: int) -> list[np.random.Generator]:
 
 
 class Scene:
-  def __init__(self, seed: int, width: int, height: int):
+  def __init__(self, seed: int, width: int, height: int, road: RoadShape = SIM_ROADS):
     rngs = world_rngs(seed)
-    self.road = Road(rngs[ROAD_RNG])
+    self.road = Road(rngs[ROAD_RNG], road)
     self.look = Look.sample(rngs[LOOK_RNG])
     self.camera = Camera.sample(rngs[CAMERA_RNG], width, height)
     self.renderer = Renderer(self.camera, self.road, self.look, rngs[RENDER_RNG])

@@ -13,6 +13,7 @@ from cereal.arrays import T_IDXS, X_IDXS
 from tools.sim import constants as C
 from tools.sim.ecu.interface import RadarTarget
 from tools.sim.render import Pose
+from tools.sim.road import SIM_ROADS, RoadShape
 from tools.sim.scene import LANE_RNG, TRAFFIC_RNG, Scene, world_rngs
 from tools.sim.traffic import Ego, Traffic
 from tools.sim.vehicle import Controls, Vehicle, VehicleState
@@ -26,6 +27,7 @@ class WorldConfig:
   start_lane: int = -1                   # -1: the seed picks one
   traffic: bool = True
   event_gap: tuple[float, float] = C.EVENT_GAP_S
+  road: RoadShape = SIM_ROADS          # the simulator's own roads; training draws curvier ones
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class World:
     self.seed = seed
     self.config = cfg = config or WorldConfig()
     rngs = world_rngs(seed)
-    self.scene = Scene(seed, cfg.width, cfg.height)
+    self.scene = Scene(seed, cfg.width, cfg.height, cfg.road)
     self.road, self.look, self.camera = self.scene.road, self.scene.look, self.scene.camera
     lay = self.road.layout
     lane = cfg.start_lane if cfg.start_lane >= 0 else int(rngs[LANE_RNG].integers(lay.n_lanes))

@@ -7,7 +7,7 @@ from tools.train.train import SHIFT_MAX_M, SHIFT_STD_M
 
 
 def write_card(report: dict, path: Path) -> None:
-  ev, m, cfg = report["eval"], report["model"], report["config"]
+  ev, m, cfg, roads = report["eval"], report["model"], report["config"], report["train_roads"]
   rows = [("lane line lateral error (ego lane's two lines)", [ev[f"lane_line_err_{d}m"] for d in DISTANCES_M]),
           ("path lateral error", [ev[f"path_err_{d}m"] for d in DISTANCES_M])]
   table = "\n".join(f"| {name} | " + " | ".join(f"{v:.3f} m" for v in vals) + " |" for name, vals in rows)
@@ -45,11 +45,15 @@ Wall time: {report['total_minutes']} min in all ({report['data_minutes']} min ge
 
 ## Data
 {report['train_drives']} drives of {report['drive_s']:.0f} s (seeds 1000 and up; every seed its own road, lighting,
-camera mount and traffic), 20 frames per second, rendered at 512x256 and warped as modeld warps. The driver is the
-simulator's scripted driver made to wander off the lane (up to 1 m) and change lanes, so recoveries are in the data;
-labels are what it should do: the lane centre (or the lane change) as the path at the distances the drive covered,
-pure-pursuit curvature towards it, its pedal acceleration; lane lines, road edges and the lead (within 100 m) from the
-simulator's ground truth. The warp's calibration is perturbed by 0.3 degrees (1 sigma) per drive.
+camera mount and traffic) on roads curvier than the simulator's: curve radii {roads['min_radius']:.0f} to
+{roads['max_radius']:.0f} m, log-uniform skewed by {roads['radius_skew']} towards tight curves (the simulator's lean
+towards gentle ones), straights of {roads['straight'][0]:.0f} to {roads['straight'][1]:.0f} m between them; without
+them the model read a 200 m bend as a gentler one and drifted out of it. 20 frames per second, rendered at 512x256
+and warped as modeld warps. The driver is the simulator's scripted driver made to wander off the lane (up to 1 m)
+and change lanes, so recoveries are in the data; labels are what it should do: the lane centre (or the lane change)
+as the path at the distances the drive covered, pure-pursuit curvature towards it, its pedal acceleration; lane
+lines, road edges and the lead (within 100 m) from the simulator's ground truth. The warp's calibration is perturbed
+by 0.3 degrees (1 sigma) per drive.
 
 ## Training
 {json.dumps(cfg)}: AdamW, cosine schedule, windows of {cfg['seq']} consecutive frames whose recurrent state

@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
   from tools.train.train import describe, train
   cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
   seeds = [D.TRAIN_SEED_BASE + i for i in range(args.drives)]
-  data_minutes = D.generate(data / "train", seeds, args.drive_s, args.jobs, "train drives", progress=not args.json)
+  data_minutes = D.generate(data / "train", seeds, args.drive_s, args.jobs, "train drives", progress=not args.json,
+                            road=D.TRAIN_ROADS)
   t_data = time.monotonic() - t0
   model = train(_episodes(data / "train", seeds), out, cfg, progress=not args.json)
   t_train = time.monotonic() - t0 - t_data
@@ -71,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
                      metadata={"config": json.dumps(asdict(cfg)), "train_seeds": f"{seeds[0]}..{seeds[-1]}"})
   report = {"command": "localpilot train " + shlex.join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else "",
             "config": asdict(cfg), "model": describe(model), "train_drives": args.drives, "drive_s": args.drive_s,
+            "train_roads": asdict(D.TRAIN_ROADS),
             "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
             "data_minutes": round(data_minutes, 1), "train_minutes": round(t_train / 60, 1)}
   report["eval"] = evaluate(weights, data, args)
