@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from cereal import arrays, messaging
 from selfdrive.locationd.calibrationd import (
   BLOCK_SAMPLES,
+  INPUTS,
   MAX_CURVATURE,
   MAX_LANE_CURVATURE,
   MAX_YAW,
@@ -16,6 +17,7 @@ from selfdrive.locationd.calibrationd import (
   MIN_SPEED,
   Calibrator,
   CalStatus,
+  frame_heading,
   lane_heading,
   qualifies,
 )
@@ -97,21 +99,30 @@ def test_a_wild_mount_is_invalid():
   assert cal.status == CalStatus.invalid
 
 
-def model_msg(heading: float, curvature: float = 0.0, valid: bool = True):
+def model_msg(heading: float, desired_curvature: float = 0.0, valid: bool = True):
   msg = messaging.new_message("modelV2")
   md = msg.modelV2
   md.laneLines = arrays.pack(lanes(heading), SHAPES["laneLines"])
   md.laneLineProbs = arrays.pack(np.ones(4, np.float32), SHAPES["laneLineProbs"])
-  md.action.desiredCurvature = curvature
+  md.action.desiredCurvature = desired_curvature
   md.valid = valid
   return messaging.log_from_bytes(msg.to_bytes()).modelV2
 
 
 def test_learns_only_from_frames_worth_learning_from():
-  assert qualifies(model_msg(0.02), MIN_SPEED + 1) == pytest.approx(0.02, abs=1e-5)
-  assert qualifies(model_msg(0.02), MIN_SPEED - 1) is None                      # too slow
-  assert qualifies(model_msg(0.02, curvature=2 * MAX_CURVATURE), 20.0) is None  # in a curve
-  assert qualifies(model_msg(0.02, valid=False), 20.0) is None                  # a torn frame
+  assert qualifies(model_msg(0.02), MIN_SPEED + 1, 0.0) == pytest.approx(0.02, abs=1e-5)
+  assert qualifies(model_msg(0.02), MIN_SPEED - 1, 0.0) is None                 # too slow
+  assert qualifies(model_msg(0.02), 20.0, 2 * MAX_CURVATURE) is None            # the car is turning
+  assert qualifies(model_msg(0.02), 20.0, -2 * MAX_CURVATURE) is None
+  assert qualifies(model_msg(0.02, valid=False), 20.0, 0.0) is None             # a torn frame
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(-0.035, 0.035), st.floats(-8e-3, 8e-3))
+def test_a_crooked_mount_steering_the_model_is_still_learnt_from(heading, desired_curvature):
+  """Uncalibrated, a crooked mount makes the model steer on a straight road: those frames are the ones that show
+  the mount, so the model's steering must not keep them out (only the car's own turning does)."""
+  assert qualifies(model_msg(heading, desired_curvature), 20.0, 0.5 * MAX_CURVATURE) == pytest.approx(heading, abs=1e-5)
 
 
 def test_fills_live_calibration():
@@ -123,3 +134,34 @@ def test_fills_live_calibration():
   lc = messaging.log_from_bytes(msg.to_bytes()).liveCalibration
   assert lc.calStatus == CalStatus.calibrated and lc.validBlocks == MIN_BLOCKS and lc.calPerc == 100
   assert list(lc.rpyCalib)[:2] == [0.0, 0.0] and lc.rpyCalib[2] == pytest.approx(0.02, abs=1e-3)
+
+
+def test_learns_while_the_driver_steers_not_while_the_stack_does():
+  """Engaged, the stack steers by lanes warped with this very calibration: what the model reads then feeds back."""
+  from tests.test_closed_loop_sil import car_params_message
+  sm = messaging.SubMaster(INPUTS)
+
+  def frame(t_ns: int, engaged: bool | None) -> float | None:
+    msgs = []
+    for service in ("modelV2", "carState", "carParams", "selfdriveState"):
+      if service == "selfdriveState" and engaged is None:
+        continue
+      msg = car_params_message() if service == "carParams" else messaging.new_message(service)
+      if service == "modelV2":
+        msg = messaging.new_message("modelV2")
+        msg.modelV2.laneLines = arrays.pack(lanes(0.02), SHAPES["laneLines"])
+        msg.modelV2.laneLineProbs = arrays.pack(np.ones(4, np.float32), SHAPES["laneLineProbs"])
+        msg.modelV2.valid = True
+      elif service == "carState":
+        msg.carState.vEgo = 20.0
+      elif service == "selfdriveState":
+        msg.selfdriveState.active = msg.selfdriveState.enabled = bool(engaged)
+      msg.logMonoTime = t_ns
+      msgs.append(msg.to_bytes())
+    sm.update_msgs(t_ns, msgs)
+    return frame_heading(sm)
+
+  assert frame(1_000_000_000, None) == pytest.approx(0.02, abs=1e-5)    # no selfdrived yet: the driver drives
+  assert frame(1_050_000_000, False) == pytest.approx(0.02, abs=1e-5)
+  assert frame(1_100_000_000, True) is None
+  assert frame(1_150_000_000, False) == pytest.approx(0.02, abs=1e-5)

@@ -96,7 +96,7 @@ class Sil:
     world, ecu = self.world, self.ecu
     ecu.receive(self.frames)
     cmd = ecu.commands
-    action = self.driver.step(world, self.gt, ecu.cruise_engaged)
+    action = self.driver.step(world, self.gt, ecu.cruise_engaged, ecu.set_speed)
     world.step(Controls(steer_torque=cmd.steer_torque if cmd.steer_active else 0.0, accel=cmd.accel,
                         long_active=ecu.cruise_engaged, driver_torque=action.torque, gas=action.gas,
                         brake=action.brake))

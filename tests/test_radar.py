@@ -12,6 +12,7 @@ from selfdrive.car.adapter import CarAdapter
 from selfdrive.car.convert import fill_live_tracks
 from selfdrive.controls import radard
 from selfdrive.controls.lib.radar_leads import IN_PATH_M, RADAR_TO_CAMERA_M, LeadTracker, Track
+from selfdrive.controls.lib.vehicle_model import VehicleModel
 from tests.test_closed_loop_sil import Sil, car_params_message
 from tools.sim import constants as C
 from tools.sim.ecu.interface import RadarTarget
@@ -102,8 +103,10 @@ def test_the_lead_keeps_its_place_a_little_wider():
 
 def test_radard_follows_the_models_path():
   """A car 3.5 m to the left, 60 m ahead, is the lead when the model's path curves into its lane."""
-  rd = radard.RadarD(car_params_message().carParams.as_reader())
+  cp = car_params_message().carParams.as_reader()
+  rd = radard.RadarD(cp)
   sm = messaging.SubMaster(radard.INPUTS)
+  vm = VehicleModel.from_car_params(cp)
 
   def step(t_ns: int, curvature: float, model: bool = True):
     md = messaging.new_message("modelV2")
@@ -118,7 +121,8 @@ def test_radard_follows_the_models_path():
     cs = messaging.new_message("carState")
     cs.logMonoTime = t_ns
     cs.carState.vEgo = 20.0
-    cs.carState.yawRate = 20.0 * curvature   # the car turns on the path's curve
+    cs.carState.steeringAngleDeg = curvature / vm.curvature(1.0, 20.0)   # the car turns on the path's curve (a
+    cs.carState.yawRate = 0.0                                             # Toyota reports no yaw rate)
     sm.update_msgs(t_ns, [md.to_bytes()] * model + [cs.to_bytes(), lt.to_bytes()])
     return rd.update(sm).radarState
 
@@ -127,7 +131,7 @@ def test_radard_follows_the_models_path():
   curving = step(1_050_000_000, 2 * 3.5 / (60.0 + RADAR_TO_CAMERA_M) ** 2)
   assert curving.leadOne.status and curving.leadOne.trackId == 5 and abs(curving.leadOne.pathOffset) < 0.1
   assert curving.modelMonoTime == 1_050_000_000
-  # the model gone for 2 s: the arc of the yaw rate picks the same lead, and radarState says no model chose it
+  # the model gone for 2 s: the arc of the steering angle picks the same lead, and radarState says no model chose it
   no_model = step(3_050_000_000, 2 * 3.5 / (60.0 + RADAR_TO_CAMERA_M) ** 2, model=False)
   assert no_model.leadOne.status and no_model.leadOne.trackId == 5 and no_model.modelMonoTime == 0
 

@@ -334,3 +334,20 @@ def test_straight_drive_stays_in_lane():
     world.step(c)
   assert world.stats.lane_departures == 0 and world.stats.off_road_time == 0.0 and worst < 0.5
   assert world.stats.distance > 350 and abs(world.ground_truth().lateral_offset) < 0.4  # column friction leaves some
+
+
+def test_engaged_driver_raises_a_slow_set_speed_to_cruising_speed():
+  """SET takes the speed of the moment; engaged, the driver pushes the stalk up a step a second until cruising."""
+  from tools.sim.driver import CRUISE_SPEED, SET_SPEED_PRESS_S, ScriptedDriver
+  world = World(2, WorldConfig(traffic=False))
+  gt, driver = world.ground_truth(), ScriptedDriver()
+  pushes = []
+  for _ in range(round(3.0 / C.DT)):
+    action = driver.step(world, gt, True, 10.0)
+    assert action.torque == 0.0 and action.gas == 0.0 and action.brake == 0.0   # hands and feet off
+    if action.inputs.cruise_accel:
+      pushes.append(world.t)
+    world.step(Controls())
+  assert len(pushes) == 3 and np.allclose(np.diff(pushes), SET_SPEED_PRESS_S, atol=C.DT * 1.5)
+  assert not driver.step(world, gt, True, CRUISE_SPEED).inputs.cruise_accel       # there already
+  assert not driver.step(world, gt, False, 10.0).inputs.cruise_accel              # not engaged: nothing to raise

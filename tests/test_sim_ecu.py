@@ -225,6 +225,20 @@ def test_openpilot_longitudinal_accel():
   assert rig.ecu.commands.accel_active is False       # the driver's foot overrides
 
 
+def test_stalk_up_raises_the_set_speed_the_car_reports():
+  rig = Rig()
+  truth = cruising(v=10.0)
+  rig.run(0.5, truth)
+  assert not rig.run(0.1, truth, DriverInputs(cruise_accel=True)).cruiseState.enabled   # disengaged: nothing to raise
+  assert rig.engage(truth).cruiseState.speed == pytest.approx(36 * KPH)
+  held = rig.run(0.5, truth, DriverInputs(cruise_accel=True))                 # held: one push
+  assert held.cruiseState.speed == pytest.approx((36 + ecu_mod.SET_SPEED_STEP_KPH) * KPH)
+  for _ in range(40):
+    rig.run(0.05, truth)
+    cs = rig.run(0.05, truth, DriverInputs(cruise_accel=True))
+  assert cs.cruiseState.enabled and cs.cruiseState.speed == pytest.approx(ecu_mod.MAX_SET_SPEED_KPH * KPH)
+
+
 def test_stock_longitudinal_holds_set_speed():
   rig = Rig("TOYOTA_RAV4_TSS2_2022")  # radar ACC: the car's own cruise drives, its ACC_CONTROL is on bus 0
   truth = cruising(v=30.0)

@@ -2,7 +2,8 @@
 
 A radar measures distance and speed to a metre and a few cm/s, where a small camera model is at its weakest; the
 model says where our path goes, which picks the radar tracks in it. Without the model (dead, or not yet
-started) the path is the arc the car is turning on now. radarState goes out with every scan.
+started) the path is the arc the car is turning on now: the curvature its steering angle makes (not every car reports
+a yaw rate; Toyotas do not). radarState goes out with every scan.
 """
 import sys
 
@@ -12,8 +13,9 @@ from cereal import arrays, messaging
 from selfdrive.common.process import exit_on_sigterm
 from selfdrive.controls.lib.car import wait_for_car
 from selfdrive.controls.lib.radar_leads import LeadTracker, RadarLead, Track
+from selfdrive.controls.lib.vehicle_model import VehicleModel
 
-INPUTS = ["liveTracks", "modelV2", "carState", "carParams"]
+INPUTS = ["liveTracks", "modelV2", "carState", "carParams", "liveParameters"]
 CHECKED = ["liveTracks", "carState"]
 ARC_X = np.linspace(0.0, 200.0, 41)
 TRACKS_TIMEOUT_MS = 200
@@ -23,13 +25,14 @@ def model_path(sm: messaging.SubMaster) -> bool:
   return sm.alive["modelV2"] and sm.valid["modelV2"]
 
 
-def path_of(sm: messaging.SubMaster) -> tuple[np.ndarray, np.ndarray]:
-  """(x, y to the right) of our path: the model's, else the arc of the current yaw rate."""
+def path_of(sm: messaging.SubMaster, car_params) -> tuple[np.ndarray, np.ndarray]:
+  """(x, y to the right) of our path: the model's, else the arc of the current steering angle."""
   if model_path(sm):
     pos = arrays.unpack(sm["modelV2"].position, arrays.MODEL_V2_SHAPES["position"])
     return pos[:, 0], pos[:, 1]
   cs = sm["carState"]
-  curvature = cs.yawRate / max(cs.vEgo, 1.0)     # left positive
+  vm = VehicleModel.from_car_params(car_params, sm["liveParameters"] if sm.seen["liveParameters"] else None)
+  curvature = vm.curvature(cs.steeringAngleDeg, cs.vEgo)     # left positive
   return ARC_X, -0.5 * curvature * ARC_X ** 2
 
 
@@ -42,13 +45,14 @@ def fill_lead(out, lead: RadarLead | None) -> None:
 
 class RadarD:
   def __init__(self, car_params):
+    self.car_params = car_params
     self.radar_available = not car_params.radarUnavailable
     self.tracker = LeadTracker()
 
   def update(self, sm: messaging.SubMaster):
     lt, cs = sm["liveTracks"], sm["carState"]
     tracks = [Track(p.trackId, p.dRel, p.yRel, p.vRel) for p in lt.points]
-    path_x, path_y = path_of(sm)
+    path_x, path_y = path_of(sm, self.car_params)
     one, two = self.tracker.update(tracks, cs.vEgo, path_x, path_y)
     msg = messaging.new_message("radarState")
     msg.valid = sm.all_alive(CHECKED) and sm.all_valid(CHECKED)

@@ -2,6 +2,8 @@
 
 It takes over (brake, then steer and drive itself) when the engaged stack lets the car stray from its lane or
 close in on a lead too fast, as an attentive human would; after a while of calm manual driving it engages again.
+SET takes the speed of the moment (a slow one behind traffic, say), so engaged it pushes the stalk up, a step a
+second, until the set speed is its cruising speed: the stack then keeps to it, slowing for curves and leads.
 """
 import math
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ CURVE_LAT_ACCEL = 1.5         # the driver slows for curves to this lateral acce
 CURVE_PREVIEW_S = 5.0
 FOLLOW_GAP_S, FOLLOW_MIN_M = 2.0, 6.0
 CRUISE_SPEED = 25.0           # what the driver drives at on an open road, m/s
+SET_SPEED_PRESS_S = 1.0       # engaged, the driver raises the set speed towards CRUISE_SPEED a push this often
 
 
 
@@ -53,8 +56,10 @@ class ScriptedDriver:
   takeover_until: float = -1.0
   takeovers: int = 0
   engagements: int = 0
+  raised_at: float = -1.0
 
-  def step(self, world: World, gt: GroundTruth, engaged: bool) -> DriverAction:
+  def step(self, world: World, gt: GroundTruth, engaged: bool, set_speed: float = 0.0) -> DriverAction:
+    """set_speed: m/s, the cruise's set speed the cluster shows (used only while engaged)."""
     t = world.t
     if engaged and self._unsafe(gt):
       self.takeovers += 1
@@ -62,8 +67,11 @@ class ScriptedDriver:
     if t < self.takeover_until:
       self.calm_since = t
       return DriverAction(DriverInputs(cruise_cancel=True), self._steer(world, gt), brake=0.3)
-    if engaged:
-      return DriverAction()  # hands off, feet off: the stack drives
+    if engaged:  # hands off, feet off: the stack drives; the stalk up now and then, to cruising speed
+      raise_speed = set_speed < CRUISE_SPEED - 1.0 and t - self.raised_at >= SET_SPEED_PRESS_S
+      if raise_speed:
+        self.raised_at = t
+      return DriverAction(DriverInputs(cruise_accel=raise_speed))
     if abs(gt.lateral_offset) > ENGAGE_MAX_OFFSET_M:
       self.calm_since = t
     action = DriverAction(DriverInputs(), self._steer(world, gt), *self._pedals(world, gt))

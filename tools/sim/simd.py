@@ -73,7 +73,7 @@ def main() -> int:
     while True:
       ecu.receive(port.recv())
       cmd = ecu.commands
-      action = driver.step(world, gt, ecu.cruise_engaged)
+      action = driver.step(world, gt, ecu.cruise_engaged, ecu.set_speed)
       world.step(Controls(steer_torque=cmd.steer_torque if cmd.steer_active else 0.0, accel=cmd.accel,
                           long_active=ecu.cruise_engaged, driver_torque=action.torque, gas=action.gas,
                           brake=action.brake))

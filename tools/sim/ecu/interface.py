@@ -38,6 +38,7 @@ class DriverInputs:
   """What the scripted driver does to the car's cruise controls this step (a held button is one press)."""
   cruise_main_on: bool = True
   cruise_set: bool = False         # press SET on the stalk (engage)
+  cruise_accel: bool = False       # push the stalk up: engaged, the set speed goes up a step
   cruise_cancel: bool = False      # pull cancel on the stalk
 
 

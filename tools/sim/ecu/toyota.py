@@ -52,6 +52,7 @@ DRIVER_TORQUE_UNITS_PER_NM = 100.0  # STEER_TORQUE_DRIVER: steeringPressed (100 
 
 # PCM cruise
 MIN_SET_SPEED_KPH, MAX_SET_SPEED_KPH = 30, 180  # set speed range; below 30 km/h it engages only behind a lead
+SET_SPEED_STEP_KPH = 5                           # one push of the stalk up
 CRUISE_KP = 0.4                     # the car's own cruise: m/s^2 per m/s under the set speed
 ACC_CMD_TIMEOUT_S = 0.2             # the stack's ACC_CONTROL older than this is not obeyed
 
@@ -128,6 +129,7 @@ class ToyotaEcu:
     self.set_speed_kph = 0
     self.follow = self.follow_far
     self.prev_set = False
+    self.prev_accel = False
     self.prev_blinkers = (False, False)
 
   def _periodic(self, finger: platform_info.Fingerprint) -> list[Periodic]:
@@ -183,6 +185,11 @@ class ToyotaEcu:
         self._acc_command(sigs)
       elif sigs["CANCEL_REQ"]:
         self._disengage()
+
+  @property
+  def set_speed(self) -> float:
+    """m/s, what the cluster shows the driver."""
+    return self.set_speed_kph * KPH_TO_MS
 
   @property
   def cruise_engaged(self) -> bool:
@@ -258,6 +265,10 @@ class ToyotaEcu:
     if press and not self.engaged and not driver.cruise_cancel and self._can_engage(truth):
       self.engaged = True
       self.set_speed_kph = min(max(round(truth.v_ego / KPH_TO_MS), MIN_SET_SPEED_KPH), MAX_SET_SPEED_KPH)
+    accel_press = driver.cruise_accel and not self.prev_accel
+    self.prev_accel = driver.cruise_accel
+    if accel_press and self.engaged:
+      self.set_speed_kph = min(self.set_speed_kph + SET_SPEED_STEP_KPH, MAX_SET_SPEED_KPH)
     # stopped under cruise: the PCM holds the car until the stack releases it with a positive request
     if self.engaged and self.openpilot_long and truth.v_ego < STANDSTILL_SPEED and self.stack.accel <= 0:
       self.standstill = True
