@@ -101,6 +101,18 @@ def test_the_lead_keeps_its_place_a_little_wider():
   assert LeadTracker().update([Track(1, 30.0, 1.7, 0.0)], 20.0, STRAIGHT_X, STRAIGHT_Y)[0] is None, "new: not in path"
 
 
+def test_an_unsure_path_far_ahead_widens_the_lane_up_to_a_limit():
+  """A car stopped 90 m ahead, 2.3 m off a path the model is 1.5 m unsure of there, is a lead; one in the next
+  lane's centre is not, however unsure the path."""
+  std = np.interp(STRAIGHT_X, (0.0, 100.0), (0.1, 1.5))
+  stopped, beside = Track(7, 90.0, 2.3, -20.0), Track(8, 90.0, -3.5, -20.0)
+  assert LeadTracker().update([stopped], 20.0, STRAIGHT_X, STRAIGHT_Y)[0] is None       # an exact path: not in it
+  one, _ = LeadTracker().update([stopped, beside], 20.0, STRAIGHT_X, STRAIGHT_Y, std)
+  assert one is not None and one.track_id == 7
+  assert LeadTracker().update([beside], 20.0, STRAIGHT_X, STRAIGHT_Y, std * 100)[0] is None
+  assert LeadTracker().update([Track(9, 10.0, 1.9, 0.0)], 20.0, STRAIGHT_X, STRAIGHT_Y, std)[0] is None  # near: sure
+
+
 def test_radard_follows_the_models_path():
   """A car 3.5 m to the left, 60 m ahead, is the lead when the model's path curves into its lane."""
   cp = car_params_message().carParams.as_reader()

@@ -351,3 +351,13 @@ def test_engaged_driver_raises_a_slow_set_speed_to_cruising_speed():
   assert len(pushes) == 3 and np.allclose(np.diff(pushes), SET_SPEED_PRESS_S, atol=C.DT * 1.5)
   assert not driver.step(world, gt, True, CRUISE_SPEED).inputs.cruise_accel       # there already
   assert not driver.step(world, gt, False, 10.0).inputs.cruise_accel              # not engaged: nothing to raise
+
+
+@settings(max_examples=100, deadline=None)
+@given(v=st.floats(0.0, 40.0), v0=st.floats(0.2, 40.0))
+def test_traffic_on_a_free_road_eases_off_above_its_speed(v, v0):
+  """A car faster than it wants to be, with nothing ahead, slows gently (no emergency braking out of nowhere)."""
+  from tools.sim.traffic import Traffic
+  a = Traffic.idm(v, v0, math.inf, 0.0)
+  assert -C.IDM_ACCEL - 1e-9 <= a <= C.IDM_ACCEL + 1e-9
+  assert (a < 0) == (v > v0) or abs(v - v0) < 1e-6

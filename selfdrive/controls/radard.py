@@ -25,15 +25,16 @@ def model_path(sm: messaging.SubMaster) -> bool:
   return sm.alive["modelV2"] and sm.valid["modelV2"]
 
 
-def path_of(sm: messaging.SubMaster, car_params) -> tuple[np.ndarray, np.ndarray]:
-  """(x, y to the right) of our path: the model's, else the arc of the current steering angle."""
+def path_of(sm: messaging.SubMaster, car_params) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+  """(x, y to the right, y's std) of our path: the model's, else the arc of the current steering angle (std None)."""
   if model_path(sm):
-    pos = arrays.unpack(sm["modelV2"].position, arrays.MODEL_V2_SHAPES["position"])
-    return pos[:, 0], pos[:, 1]
+    shape = arrays.MODEL_V2_SHAPES["position"]
+    pos, std = arrays.unpack(sm["modelV2"].position, shape), arrays.unpack(sm["modelV2"].positionStd, shape)
+    return pos[:, 0], pos[:, 1], std[:, 1]
   cs = sm["carState"]
   vm = VehicleModel.from_car_params(car_params, sm["liveParameters"] if sm.seen["liveParameters"] else None)
   curvature = vm.curvature(cs.steeringAngleDeg, cs.vEgo)     # left positive
-  return ARC_X, -0.5 * curvature * ARC_X ** 2
+  return ARC_X, -0.5 * curvature * ARC_X ** 2, None
 
 
 def fill_lead(out, lead: RadarLead | None) -> None:
@@ -52,8 +53,7 @@ class RadarD:
   def update(self, sm: messaging.SubMaster):
     lt, cs = sm["liveTracks"], sm["carState"]
     tracks = [Track(p.trackId, p.dRel, p.yRel, p.vRel) for p in lt.points]
-    path_x, path_y = path_of(sm, self.car_params)
-    one, two = self.tracker.update(tracks, cs.vEgo, path_x, path_y)
+    one, two = self.tracker.update(tracks, cs.vEgo, *path_of(sm, self.car_params))
     msg = messaging.new_message("radarState")
     msg.valid = sm.all_alive(CHECKED) and sm.all_valid(CHECKED)
     rs = msg.radarState

@@ -235,7 +235,9 @@ class Traffic:
 
   @staticmethod
   def idm(v: float, v0: float, gap: float, v_lead: float) -> float:
-    free = 1.0 - (v / max(v0, 0.1)) ** 4 if v0 > 0.1 else -1.0
+    # above its desired speed a car eases off (at most IDM_ACCEL): IDM's own term brakes at 13 m/s^2 for 1.8x its
+    # speed, and a car that had paced the ego beside it braked at 8 m/s^2 the moment it cut in, 4 m ahead
+    free = max(1.0 - (v / max(v0, 0.1)) ** 4, -1.0) if v0 > 0.1 else -1.0
     if math.isinf(gap):
       return C.IDM_ACCEL * free
     brake = v * (v - v_lead) / (2 * math.sqrt(C.IDM_ACCEL * C.IDM_DECEL))

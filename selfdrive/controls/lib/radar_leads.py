@@ -2,7 +2,10 @@
 filtered from its speed (the Toyota radar sends none).
 
 A track is in the path when its lateral offset from the path, at its distance, is under IN_PATH_M; the lead keeps
-its place a little wider (KEEP_IN_PATH_M), so a lead weaving within its lane does not flicker.
+its place a little wider (KEEP_IN_PATH_M), so a lead weaving within its lane does not flicker. Far ahead the model's
+path is less sure of itself (its lateral std grows to 1-2 m at 70-110 m) and wrong by as much: both widen by that
+std, up to PATH_STD_MAX_M. Without it a car stopped dead ahead, 90 m away, sat 2.7 m off a path the model bent to
+the right and was taken for a lead only at 63 m, too late to stop from 20 m/s.
 """
 import math
 from dataclasses import dataclass
@@ -12,6 +15,7 @@ import numpy as np
 RADAR_TO_CAMERA_M = 1.5    # the camera sits this far behind the front bumper (the model's path starts there)
 IN_PATH_M = 1.5            # half a lane, less a margin for the path's own error at distance
 KEEP_IN_PATH_M = 1.9
+PATH_STD_MAX_M = 1.0       # the most the path's uncertainty widens either (an adjacent lane's centre stays outside)
 RADAR_DT = 0.05            # the radar scans at 20 Hz
 ALPHA, BETA = 0.35, 0.06   # the speed/acceleration tracker's gains (a steady-state Kalman filter)
 A_LEAD_TAU = 1.5           # s: an old acceleration estimate decays towards 0 (openpilot's aLeadTau)
@@ -62,9 +66,10 @@ class LeadTracker:
     self.filters: dict[int, _Filter] = {}
     self.lead_id: int | None = None
 
-  def update(self, tracks: list[Track], v_ego: float, path_x: np.ndarray,
-             path_y_right: np.ndarray) -> tuple[RadarLead | None, RadarLead | None]:
-    """The two nearest leads in the path (model frame: path x ahead of the camera, y to the right)."""
+  def update(self, tracks: list[Track], v_ego: float, path_x: np.ndarray, path_y_right: np.ndarray,
+             path_y_std: np.ndarray | None = None) -> tuple[RadarLead | None, RadarLead | None]:
+    """The two nearest leads in the path (model frame: path x ahead of the camera, y to the right; path_y_std: its
+    lateral uncertainty, None for a path known exactly such as the arc the car steers)."""
     seen = {t.track_id for t in tracks}
     self.filters = {k: f for k, f in self.filters.items() if k in seen}
     for t in tracks:
@@ -75,8 +80,10 @@ class LeadTracker:
         self.filters[t.track_id] = _Filter(v)
     in_path = []
     for t in tracks:
-      offset = t.y_rel - path_y_left(path_x, path_y_right, t.d_rel + RADAR_TO_CAMERA_M)
-      if abs(offset) < (KEEP_IN_PATH_M if t.track_id == self.lead_id else IN_PATH_M) and t.d_rel > 0:
+      x = t.d_rel + RADAR_TO_CAMERA_M
+      offset = t.y_rel - path_y_left(path_x, path_y_right, x)
+      widen = 0.0 if path_y_std is None else min(float(np.interp(x, path_x, path_y_std)), PATH_STD_MAX_M)
+      if abs(offset) < (KEEP_IN_PATH_M if t.track_id == self.lead_id else IN_PATH_M) + widen and t.d_rel > 0:
         f = self.filters[t.track_id]
         in_path.append(RadarLead(t.track_id, t.d_rel, t.y_rel, t.v_rel, max(f.v, 0.0), f.a, offset, f.age))
     in_path.sort(key=lambda lead: lead.d_rel)
