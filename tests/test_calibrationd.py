@@ -99,14 +99,18 @@ def test_a_wild_mount_is_invalid():
   assert cal.status == CalStatus.invalid
 
 
-def model_msg(heading: float, desired_curvature: float = 0.0, valid: bool = True):
+def model_builder(heading: float, desired_curvature: float = 0.0, valid: bool = True):
   msg = messaging.new_message("modelV2")
   md = msg.modelV2
   md.laneLines = arrays.pack(lanes(heading), SHAPES["laneLines"])
   md.laneLineProbs = arrays.pack(np.ones(4, np.float32), SHAPES["laneLineProbs"])
   md.action.desiredCurvature = desired_curvature
   md.valid = valid
-  return messaging.log_from_bytes(msg.to_bytes()).modelV2
+  return msg
+
+
+def model_msg(heading: float, desired_curvature: float = 0.0, valid: bool = True):
+  return messaging.log_from_bytes(model_builder(heading, desired_curvature, valid).to_bytes()).modelV2
 
 
 def test_learns_only_from_frames_worth_learning_from():
@@ -142,23 +146,16 @@ def test_learns_while_the_driver_steers_not_while_the_stack_does():
   sm = messaging.SubMaster(INPUTS)
 
   def frame(t_ns: int, engaged: bool | None) -> float | None:
-    msgs = []
-    for service in ("modelV2", "carState", "carParams", "selfdriveState"):
-      if service == "selfdriveState" and engaged is None:
-        continue
-      msg = car_params_message() if service == "carParams" else messaging.new_message(service)
-      if service == "modelV2":
-        msg = messaging.new_message("modelV2")
-        msg.modelV2.laneLines = arrays.pack(lanes(0.02), SHAPES["laneLines"])
-        msg.modelV2.laneLineProbs = arrays.pack(np.ones(4, np.float32), SHAPES["laneLineProbs"])
-        msg.modelV2.valid = True
-      elif service == "carState":
-        msg.carState.vEgo = 20.0
-      elif service == "selfdriveState":
-        msg.selfdriveState.active = msg.selfdriveState.enabled = bool(engaged)
-      msg.logMonoTime = t_ns
-      msgs.append(msg.to_bytes())
-    sm.update_msgs(t_ns, msgs)
+    car = messaging.new_message("carState")
+    car.carState.vEgo = 20.0
+    msgs = [model_builder(0.02), car, car_params_message()]
+    if engaged is not None:
+      sd = messaging.new_message("selfdriveState")
+      sd.selfdriveState.active = sd.selfdriveState.enabled = engaged
+      msgs.append(sd)
+    for m in msgs:
+      m.logMonoTime = t_ns
+    sm.update_msgs(t_ns, [m.to_bytes() for m in msgs])
     return frame_heading(sm)
 
   assert frame(1_000_000_000, None) == pytest.approx(0.02, abs=1e-5)    # no selfdrived yet: the driver drives

@@ -95,6 +95,9 @@ def test_road_shape_default_is_the_simulators_roads():
   a.ensure(10_000.0)
   b.ensure(10_000.0)
   assert np.array_equal(a.x, b.x) and np.array_equal(a.k, b.k)
+  # seed 9's road as it was drawn before road shapes existed (tools/sim/road.py at 7ce2962)
+  assert len(a.k) == 12977 and float(np.abs(a.k).max()) == pytest.approx(0.006308834760035279, rel=1e-12)
+  assert (float(a.x[-1]), float(a.y[-1])) == pytest.approx((10146.80308816364, -5281.230339338643), rel=1e-12)
 
 
 def test_training_roads_are_curvier_within_their_bounds():

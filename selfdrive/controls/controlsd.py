@@ -90,7 +90,7 @@ class Controls:
     authority = min(max(left / TORQUE_RAMP_S, 0.0), 1.0)
 
     v_ego = cs.vEgo
-    vm = VehicleModel.from_car_params(self.cp, sm["liveParameters"] if sm.seen["liveParameters"] else None)
+    vm = VehicleModel.from_submaster(self.cp, sm)
     actual_curvature = vm.curvature(cs.steeringAngleDeg, v_ego)
     plan_age = (now - sm.logMonoTime["lateralPlan"]) * 1e-9
     desired_curvature, curvature_rate = plan_at(list(lat_plan.curvatures), plan_age)

@@ -46,7 +46,7 @@ class Planner:
     lp = self.long.update(v_ego, cs.aEgo, v_cruise, lead, SpeedLimit(*curve_speed_limit(curv)),
                           FOLLOW_TIME_GAP[personality], active and self.cp.openpilotLongitudinalControl)
 
-    vm = VehicleModel.from_car_params(self.cp, sm["liveParameters"] if sm.seen["liveParameters"] else None)
+    vm = VehicleModel.from_submaster(self.cp, sm)
     if not active:
       self.lat.reset(vm.curvature(cs.steeringAngleDeg, v_ego))
     desire_state = arrays.unpack(md.meta.desireState, (arrays.DESIRE_LEN,))

@@ -32,7 +32,7 @@ def path_of(sm: messaging.SubMaster, car_params) -> tuple[np.ndarray, np.ndarray
     pos, std = arrays.unpack(sm["modelV2"].position, shape), arrays.unpack(sm["modelV2"].positionStd, shape)
     return pos[:, 0], pos[:, 1], std[:, 1]
   cs = sm["carState"]
-  vm = VehicleModel.from_car_params(car_params, sm["liveParameters"] if sm.seen["liveParameters"] else None)
+  vm = VehicleModel.from_submaster(car_params, sm)
   curvature = vm.curvature(cs.steeringAngleDeg, cs.vEgo)     # left positive
   return ARC_X, -0.5 * curvature * ARC_X ** 2, None
 

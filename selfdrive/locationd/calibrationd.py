@@ -98,12 +98,13 @@ def qualifies(md, v_ego: float, car_curvature: float) -> float | None:
 def frame_heading(sm: messaging.SubMaster) -> float | None:
   """The lane heading to learn from in the model frame just received: None while the stack steers (see above), or
   before the car is known."""
-  if (sm.seen["selfdriveState"] and sm["selfdriveState"].active) or not (sm.alive["carState"] and
-                                                                         sm.seen["carParams"]):
+  if sm.seen["selfdriveState"] and sm["selfdriveState"].active:
+    return None
+  if not (sm.alive["carState"] and sm.seen["carParams"]):
     return None
   cs = sm["carState"]
-  vm = VehicleModel.from_car_params(sm["carParams"], sm["liveParameters"] if sm.seen["liveParameters"] else None)
-  return qualifies(sm["modelV2"], cs.vEgo, vm.curvature(cs.steeringAngleDeg, cs.vEgo))
+  car_curvature = VehicleModel.from_submaster(sm["carParams"], sm).curvature(cs.steeringAngleDeg, cs.vEgo)
+  return qualifies(sm["modelV2"], cs.vEgo, car_curvature)
 
 
 def main() -> int:

@@ -23,6 +23,11 @@ class VehicleModel:
     return VehicleModel(cp.mass, cp.wheelbase, cp.centerToFront, ratio, cp.tireStiffnessFront * stiffness,
                         cp.tireStiffnessRear * stiffness, offset)
 
+  @staticmethod
+  def from_submaster(cp, sm) -> "VehicleModel":
+    """carParams, and the liveParameters a SubMaster holds once it has seen them (subscribed to liveParameters)."""
+    return VehicleModel.from_car_params(cp, sm["liveParameters"] if sm.seen["liveParameters"] else None)
+
   @property
   def slip_factor(self) -> float:
     """Negative for an understeering car: curvature = delta / (l (1 - sf u^2))."""
