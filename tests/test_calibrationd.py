@@ -1,4 +1,4 @@
-"""calibrationd: the lane heading it measures, and the yaw it converges to from samples like the model's."""
+"""calibrationd: the yaw error it reads off the model's steering, and the yaw it converges to from such frames."""
 import math
 
 import numpy as np
@@ -6,86 +6,40 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cereal import arrays, messaging
+from cereal import messaging
 from selfdrive.locationd.calibrationd import (
   BLOCK_SAMPLES,
   INPUTS,
   MAX_CURVATURE,
-  MAX_LANE_CURVATURE,
   MAX_YAW,
   MIN_BLOCKS,
   MIN_SPEED,
   Calibrator,
   CalStatus,
-  frame_heading,
-  lane_heading,
-  qualifies,
+  frame_yaw_error,
+  yaw_error,
 )
-
-SHAPES = arrays.MODEL_V2_SHAPES
-
-
-def lanes(heading: float, offset: float = 0.0, width: float = 3.6, curvature: float = 0.0) -> np.ndarray:
-  """Four lane lines (y right) of a lane `offset` m right of us heading `heading` rad, as the model outputs them."""
-  x = arrays.X_IDXS.astype(np.float64)
-  centre = offset + math.tan(heading) * x + curvature * x ** 2 / 2
-  out = np.zeros(SHAPES["laneLines"], np.float32)
-  for i, k in enumerate((-1.5, -0.5, 0.5, 1.5)):
-    out[i, :, 0] = centre + k * width
-  return out
+from selfdrive.modeld.constants import pursuit_lookahead
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.floats(-0.1, 0.1), st.floats(-1.5, 1.5), st.floats(2.8, 4.2))
-def test_lane_heading_is_the_lane_slope(heading, offset, width):
-  got = lane_heading(lanes(heading, offset, width), np.ones(4, np.float32))
-  assert got == pytest.approx(heading, abs=1e-5)
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.floats(-0.1, 0.1), st.floats(-MAX_LANE_CURVATURE, MAX_LANE_CURVATURE))
-def test_a_gentle_curve_does_not_tilt_the_heading(heading, curvature):
-  got = lane_heading(lanes(heading, curvature=curvature * 0.99), np.ones(4, np.float32))
-  assert got == pytest.approx(heading, abs=1e-5)
-
-
-@pytest.mark.parametrize("curvature", [-3 * MAX_LANE_CURVATURE, 1.5 * MAX_LANE_CURVATURE, 4 * MAX_CURVATURE])
-def test_a_curve_is_not_learnt_from(curvature):
-  assert lane_heading(lanes(0.0, curvature=curvature), np.ones(4, np.float32)) is None
-
-
-def _bend_at_20m(curvature: float) -> np.ndarray:
-  x = arrays.X_IDXS.astype(np.float64)
-  out = lanes(0.0)
-  out[..., 0] += np.where(x > 20.0, curvature * (x - 20.0) ** 2 / 2, 0.0)[None, :]
-  return out
-
-
-@pytest.mark.parametrize("curvature", [1e-3, -1.5e-3, 2e-3, 3e-3])
-def test_a_bend_starting_ahead_is_not_learnt_from(curvature):
-  """Straight for 20 m, then a bend: a straight-line fit over 6..40 m read a 3e-3 1/m one as 0.7 degrees."""
-  assert lane_heading(_bend_at_20m(curvature), np.ones(4, np.float32)) is None
-
-
-@pytest.mark.parametrize("curvature", [3e-4, -3e-4])
-def test_a_gentle_bend_starting_ahead_barely_tilts_the_heading(curvature):
-  assert abs(lane_heading(_bend_at_20m(curvature), np.ones(4, np.float32))) < math.radians(0.2)
-
-
-def test_lane_heading_needs_both_ego_lines():
-  probs = np.array([1.0, 0.2, 0.9, 1.0], np.float32)
-  assert lane_heading(lanes(0.01), probs) is None
+def steering_for(error: float, v_ego: float, car_curvature: float = 0.0) -> float:
+  """The desired curvature of a model whose frame is warped `error` rad off the mount: its pursuit of a lane turned by
+  that much, on top of the curvature the road needs."""
+  return car_curvature + 2.0 * error / float(pursuit_lookahead(v_ego))
 
 
 @settings(max_examples=40, deadline=None)
 @given(st.floats(-math.radians(4), math.radians(4)), st.integers(0, 2**31 - 1))
 def test_converges_to_the_mount_yaw(psi, seed):
-  """Each frame is warped with the current calibration; the lane it shows is off by what is left to correct,
-  plus the car's own wandering in its lane (zero mean) and the model's noise."""
+  """Each frame is warped with the current calibration; the model steers for what is left to correct, plus the
+  driver's own wandering in the lane (zero mean) and the model's noise."""
   rng, cal = np.random.default_rng(seed), Calibrator()
   statuses = []
   for _ in range(30 * BLOCK_SAMPLES):
-    cal.add(-(psi - cal.yaw) + rng.normal(0, 0.004))
+    v = float(rng.uniform(MIN_SPEED, 35.0))
+    k_car = float(rng.uniform(-MAX_CURVATURE, MAX_CURVATURE))
+    desired = steering_for(psi - cal.yaw, v, k_car) + rng.normal(0, 2e-4)
+    cal.add(yaw_error(model_msg(desired), v, k_car))
     statuses.append(cal.status)
   assert statuses[0] == CalStatus.uncalibrated and statuses[-1] == CalStatus.calibrated
   assert statuses.index(CalStatus.calibrated) == MIN_BLOCKS * BLOCK_SAMPLES - 1
@@ -95,44 +49,42 @@ def test_converges_to_the_mount_yaw(psi, seed):
 def test_a_wild_mount_is_invalid():
   cal = Calibrator()
   for _ in range(MIN_BLOCKS * BLOCK_SAMPLES):
-    cal.add(-(MAX_YAW * 1.5 - cal.yaw))
+    cal.add(MAX_YAW * 1.5 - cal.yaw)
   assert cal.status == CalStatus.invalid
 
 
-def model_builder(heading: float, desired_curvature: float = 0.0, valid: bool = True):
+def model_builder(desired_curvature: float, valid: bool = True):
   msg = messaging.new_message("modelV2")
-  md = msg.modelV2
-  md.laneLines = arrays.pack(lanes(heading), SHAPES["laneLines"])
-  md.laneLineProbs = arrays.pack(np.ones(4, np.float32), SHAPES["laneLineProbs"])
-  md.action.desiredCurvature = desired_curvature
-  md.valid = valid
+  msg.modelV2.action.desiredCurvature = desired_curvature
+  msg.modelV2.valid = valid
   return msg
 
 
-def model_msg(heading: float, desired_curvature: float = 0.0, valid: bool = True):
-  return messaging.log_from_bytes(model_builder(heading, desired_curvature, valid).to_bytes()).modelV2
+def model_msg(desired_curvature: float, valid: bool = True):
+  return messaging.log_from_bytes(model_builder(desired_curvature, valid).to_bytes()).modelV2
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(-0.05, 0.05), st.floats(MIN_SPEED, 40.0), st.floats(-MAX_CURVATURE, MAX_CURVATURE))
+def test_yaw_error_is_what_the_model_steers_for(error, v_ego, car_curvature):
+  """On a straight or in a gentle curve alike: what counts is the model's steering beyond the car's."""
+  got = yaw_error(model_msg(steering_for(error, v_ego, car_curvature)), v_ego, car_curvature)
+  assert got == pytest.approx(error, abs=1e-6)
 
 
 def test_learns_only_from_frames_worth_learning_from():
-  assert qualifies(model_msg(0.02), MIN_SPEED + 1, 0.0) == pytest.approx(0.02, abs=1e-5)
-  assert qualifies(model_msg(0.02), MIN_SPEED - 1, 0.0) is None                 # too slow
-  assert qualifies(model_msg(0.02), 20.0, 2 * MAX_CURVATURE) is None            # the car is turning
-  assert qualifies(model_msg(0.02), 20.0, -2 * MAX_CURVATURE) is None
-  assert qualifies(model_msg(0.02, valid=False), 20.0, 0.0) is None             # a torn frame
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.floats(-0.035, 0.035), st.floats(-8e-3, 8e-3))
-def test_a_crooked_mount_steering_the_model_is_still_learnt_from(heading, desired_curvature):
-  """Uncalibrated, a crooked mount makes the model steer on a straight road: those frames are the ones that show
-  the mount, so the model's steering must not keep them out (only the car's own turning does)."""
-  assert qualifies(model_msg(heading, desired_curvature), 20.0, 0.5 * MAX_CURVATURE) == pytest.approx(heading, abs=1e-5)
+  desired = steering_for(0.02, 20.0)
+  assert yaw_error(model_msg(desired), 20.0, 0.0) == pytest.approx(0.02, abs=1e-6)
+  assert yaw_error(model_msg(desired), MIN_SPEED - 1, 0.0) is None                 # too slow
+  assert yaw_error(model_msg(desired), 20.0, 1.1 * MAX_CURVATURE) is None          # the car is turning
+  assert yaw_error(model_msg(desired), 20.0, -1.1 * MAX_CURVATURE) is None
+  assert yaw_error(model_msg(desired, valid=False), 20.0, 0.0) is None             # a torn frame
 
 
 def test_fills_live_calibration():
   cal = Calibrator()
   for _ in range(MIN_BLOCKS * BLOCK_SAMPLES):
-    cal.add(-(0.02 - cal.yaw))
+    cal.add(0.02 - cal.yaw)
   msg = messaging.new_message("liveCalibration")
   cal.fill(msg.liveCalibration)
   lc = messaging.log_from_bytes(msg.to_bytes()).liveCalibration
@@ -141,14 +93,14 @@ def test_fills_live_calibration():
 
 
 def test_learns_while_the_driver_steers_not_while_the_stack_does():
-  """Engaged, the stack steers by lanes warped with this very calibration: what the model reads then feeds back."""
+  """Engaged, the car's curvature is the model's own: the difference says nothing about the mount."""
   from tests.test_closed_loop_sil import car_params_message
   sm = messaging.SubMaster(INPUTS)
 
   def frame(t_ns: int, engaged: bool | None) -> float | None:
     car = messaging.new_message("carState")
     car.carState.vEgo = 20.0
-    msgs = [model_builder(0.02), car, car_params_message()]
+    msgs = [model_builder(steering_for(0.02, 20.0)), car, car_params_message()]
     if engaged is not None:
       sd = messaging.new_message("selfdriveState")
       sd.selfdriveState.active = sd.selfdriveState.enabled = engaged
@@ -156,9 +108,9 @@ def test_learns_while_the_driver_steers_not_while_the_stack_does():
     for m in msgs:
       m.logMonoTime = t_ns
     sm.update_msgs(t_ns, [m.to_bytes() for m in msgs])
-    return frame_heading(sm)
+    return frame_yaw_error(sm)
 
-  assert frame(1_000_000_000, None) == pytest.approx(0.02, abs=1e-5)    # no selfdrived yet: the driver drives
-  assert frame(1_050_000_000, False) == pytest.approx(0.02, abs=1e-5)
+  assert frame(1_000_000_000, None) == pytest.approx(0.02, abs=1e-6)    # no selfdrived yet: the driver drives
+  assert frame(1_050_000_000, False) == pytest.approx(0.02, abs=1e-6)
   assert frame(1_100_000_000, True) is None
-  assert frame(1_150_000_000, False) == pytest.approx(0.02, abs=1e-5)
+  assert frame(1_150_000_000, False) == pytest.approx(0.02, abs=1e-6)

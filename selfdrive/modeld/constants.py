@@ -6,6 +6,8 @@ The model frame is a virtual camera at the road camera's position looking straig
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from cereal.arrays import DESIRE_LEN, IDX_N, NUM_LANE_LINES, NUM_LEAD_TIMES, NUM_ROAD_EDGES
 
 # --- model frame: W x H luma, horizon above the middle so most pixels see road
@@ -27,6 +29,14 @@ assert DESIRE_LEN == 8
 LEAD_TIMES = (0.0, 2.0, 4.0)
 assert len(LEAD_TIMES) == NUM_LEAD_TIMES
 EGOMOTION_LEN = 6      # velocity xyz (m/s), rotation rate xyz (rad/s), car frame
+
+# desired curvature is trained on a pure pursuit of the lane centre this far ahead (tools/sim/driver.py)
+PURSUIT_LOOKAHEAD_MIN_M, PURSUIT_LOOKAHEAD_S = 10.0, 1.2
+
+
+def pursuit_lookahead(speed):
+  """m ahead the pursuit aims at, for a speed in m/s (a number or a numpy array)."""
+  return np.maximum(PURSUIT_LOOKAHEAD_MIN_M, PURSUIT_LOOKAHEAD_S * np.maximum(speed, 1.0))
 
 
 @dataclass(frozen=True)

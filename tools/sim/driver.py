@@ -11,6 +11,7 @@ from enum import Enum
 
 import numpy as np
 
+from selfdrive.modeld.constants import pursuit_lookahead
 from tools.sim import constants as C
 from tools.sim.ecu.interface import DriverInputs
 from tools.sim.world import GroundTruth, World
@@ -20,7 +21,6 @@ ENGAGE_MAX_OFFSET_M = 0.3     # ... with the car this close to its lane centre
 TAKEOVER_OFFSET_M = 1.0       # engaged, the car this far off its lane centre: take over
 TAKEOVER_TTC_S = 1.5          # engaged, closing on the lead this fast: take over
 TAKEOVER_BRAKE_S = 0.3        # how long the takeover brake press lasts
-LOOKAHEAD_MIN_M, LOOKAHEAD_S = 10.0, 1.2
 CURVE_LAT_ACCEL = 1.5         # the driver slows for curves to this lateral acceleration
 CURVE_PREVIEW_S = 5.0
 FOLLOW_GAP_S, FOLLOW_MIN_M = 2.0, 6.0
@@ -32,7 +32,7 @@ SET_SPEED_PRESS_S = 1.0       # engaged, the driver raises the set speed towards
 def pursuit_curvature(road_curvature, offset, heading_error, speed):
   """The scripted driver's pure pursuit: the curvature (left positive) that takes a car `offset` m right of its
   target line, heading `heading_error` rad off it, back onto it. Numbers or numpy arrays alike."""
-  look = np.maximum(LOOKAHEAD_MIN_M, LOOKAHEAD_S * np.maximum(speed, 1.0))
+  look = pursuit_lookahead(speed)
   # ground truth is x forward, y right: a car right of its lane (offset > 0) must turn left (curvature > 0)
   return road_curvature + 2.0 * (offset + look * heading_error) / look ** 2
 

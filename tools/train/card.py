@@ -87,7 +87,8 @@ Closed loop: the model's desired curvature steers the simulated car (the scripte
 ## Limits
 Trained only on the simulator's look; it has never seen a real road. Warped without calibration a crooked
 mount shows as a lateral bias (compare the two closed-loop runs): calibrationd learns the mount's yaw from the
-model's lane lines before the stack engages. Lead detection is barely above chance at this size and budget: the
+model's steering against the driver's before the stack engages (the heading of its lane lines reads ~0.8 degrees
+off even dead centre, and is not used). Lead detection is barely above chance at this size and budget: the
 longitudinal planner must not be trusted with leads from this model yet.
 """
   path.write_text(text)
