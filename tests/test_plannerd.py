@@ -31,7 +31,7 @@ from selfdrive.controls.lib.limits import (
 )
 from selfdrive.controls.lib.long_mpc import T_MPC, LeadPrediction, LongitudinalMpc, MpcProblem, SpeedLimit
 from selfdrive.controls.lib.longitudinal_planner import Lead, LongitudinalPlanner, model_lead
-from selfdrive.controls.lib.path import PathCurvature, curve_speed_limit, path_curvature
+from selfdrive.controls.lib.path import PathCurvature, curve_speed_limit, path_curvature, with_planned_curvature
 
 LCS = log.LaneChangeState
 EPS = 1e-6
@@ -155,6 +155,25 @@ def test_slows_for_a_curve_ahead():
     s += v * DT_MDL
     v = max(v + a * DT_MDL, 0.0)
   assert v * v / radius <= CURVE_LATERAL_ACCEL * 1.05, f"entered the curve at {v:.1f} m/s"
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(1e-3, 8e-3), st.floats(-2e-3, 2e-3), st.floats(5.0, 35.0), st.booleans())
+def test_the_lateral_plan_tightens_the_curve_limit_where_it_steers_tighter(k_plan, k_path, v_ego, left):
+  """A path that under-reads a curve the model steers for: the speed limit follows the steering, just as far as the
+  plan reaches, and never loosens what the path alone asks."""
+  sign = 1.0 if left else -1.0
+  x = np.arange(0.0, 200.0, 5.0)
+  path = PathCurvature(x, np.full_like(x, k_path))
+  planned = np.full(len(T_CONTROL), sign * k_plan)
+  both = with_planned_curvature(path, planned, v_ego)
+  reach = v_ego * T_CONTROL[-1]
+  near, far = x <= reach, x > reach
+  assert np.all(np.abs(both.k[near]) >= np.abs(path.k[near])) and np.all(np.abs(both.k[near]) >= k_plan - 1e-12)
+  assert np.array_equal(both.k[far], path.k[far])
+  v_both, v_path = curve_speed_limit(both)[1], curve_speed_limit(path)[1]
+  assert np.all(v_both <= v_path + 1e-9)
+  assert v_both[0] <= np.sqrt(CURVE_LATERAL_ACCEL / k_plan) + 1e-6
 
 
 def test_model_lead():

@@ -1,9 +1,9 @@
 """plannerd: a longitudinal and a lateral plan for every model frame (20 Hz).
 
-Longitudinal: the MPC (selfdrive.controls.lib.long_mpc) over the cruise speed, the curves of the model's path and
-the lead — radard's (the radar's track in the model's path) on a car with a radar, else the model's — at the
-personality's time gap. Lateral: the model's desired curvature within ISO lateral limits,
-and the lane-change desire from the blinker and the driver's nudge.
+Longitudinal: the MPC (selfdrive.controls.lib.long_mpc) over the cruise speed, the curves ahead (of the model's path,
+or of the lateral plan where it steers tighter) and the lead — radard's (the radar's track in the model's path) on a
+car with a radar, else the model's — at the personality's time gap. Lateral: the model's desired curvature within ISO
+lateral limits, and the lane-change desire from the blinker and the driver's nudge.
 """
 import sys
 import time
@@ -16,7 +16,7 @@ from selfdrive.controls.lib.lateral_planner import LateralPlanner
 from selfdrive.controls.lib.limits import FOLLOW_TIME_GAP
 from selfdrive.controls.lib.long_mpc import SpeedLimit
 from selfdrive.controls.lib.longitudinal_planner import LongitudinalPlanner, model_lead, radar_lead
-from selfdrive.controls.lib.path import curve_speed_limit, path_curvature
+from selfdrive.controls.lib.path import curve_speed_limit, path_curvature, with_planned_curvature
 from selfdrive.controls.lib.vehicle_model import VehicleModel
 
 INPUTS = ["modelV2", "carState", "carParams", "selfdriveState", "liveParameters", "radarState"]
@@ -43,9 +43,6 @@ class Planner:
     v_cruise = cs.cruiseState.speed if cs.cruiseState.enabled and cs.cruiseState.speed > 0 else v_ego
     lead = radar_lead(sm["radarState"]) if self.radar else model_lead(arrays.unpack(md.leads,
                                                                                    arrays.MODEL_V2_SHAPES["leads"]))
-    lp = self.long.update(v_ego, cs.aEgo, v_cruise, lead, SpeedLimit(*curve_speed_limit(curv)),
-                          FOLLOW_TIME_GAP[personality], active and self.cp.openpilotLongitudinalControl)
-
     vm = VehicleModel.from_submaster(self.cp, sm)
     if not active:
       self.lat.reset(vm.curvature(cs.steeringAngleDeg, v_ego))
@@ -55,6 +52,9 @@ class Planner:
     desired = md.action.desiredCurvature if active else self.lat.curvature
     lane_change_prob = float(sum(desire_state[d] for d in LANE_CHANGE_DESIRES))
     lat = self.lat.update(desired, curv, v_ego, driver, active, lane_change_prob)
+    limit = SpeedLimit(*curve_speed_limit(with_planned_curvature(curv, lat.curvatures, v_ego)))
+    lp = self.long.update(v_ego, cs.aEgo, v_cruise, lead, limit, FOLLOW_TIME_GAP[personality],
+                          active and self.cp.openpilotLongitudinalControl)
 
     valid = sm.all_alive(self.checked) and sm.all_valid(self.checked) and md.valid  # rates are selfdrived's to judge
     model_t = sm.logMonoTime["modelV2"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from selfdrive.controls.lib.limits import CURVE_DECEL, CURVE_LATERAL_ACCEL
+from selfdrive.controls.lib.limits import CURVE_DECEL, CURVE_LATERAL_ACCEL, T_CONTROL
 
 SPACING_M = 5.0          # the path is resampled this finely before differentiating
 MIN_CURVATURE = 1e-4     # 1/m: straighter counts as straight (a 10 km radius)
@@ -38,6 +38,16 @@ def path_curvature(position: np.ndarray) -> PathCurvature:
   k = np.gradient(heading, edge_order=2) / SPACING_M
   k = np.convolve(np.pad(k, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
   return PathCurvature(su, k)
+
+
+def with_planned_curvature(curv: PathCurvature, planned: np.ndarray, v_ego: float) -> PathCurvature:
+  """The path's curvature, or the lateral plan's (curvatures at T_CONTROL, driven at v_ego) where that is tighter.
+
+  The model's steering can ask for a curve its path under-reads: seed 3's 275 m bend read as ~700 m, so the car sped
+  into it at 22 m/s, steering at the EPS's torque limit (1.75 m/s^2), and left its lane on the outside."""
+  s_plan = max(v_ego, 1.0) * T_CONTROL
+  k_plan = np.interp(curv.s, s_plan, planned, right=0.0)   # beyond the plan the path alone
+  return PathCurvature(curv.s, np.where(np.abs(k_plan) > np.abs(curv.k), k_plan, curv.k))
 
 
 def curve_speed_limit(curv: PathCurvature) -> tuple[np.ndarray, np.ndarray]:
