@@ -52,14 +52,8 @@ def check(r: dict, minutes: float, perception: str) -> None:
 
 
 def test_model_drives(tmp_path):
-  """The model perceives in the live stack: it calibrates, engages and steers, crashes nothing and hits nothing.
-  (It does not meet the issue's bar yet, which the slow ten-minute drives hold it to: see `check`.)"""
-  r = drive(tmp_path, SHORT_MINUTES, MODEL_SEED, "model")
-  assert r["perception"] == "model" and r["minutes"] >= SHORT_MINUTES * 0.98
-  assert r["engaged_pct"] >= 40.0 and r["km"] > 1.0 and r["collisions"] == 0
-  assert r["center_err_mean_m"] <= 0.5 and r["center_err_max_m"] <= 1.2
-  crashed = [p for p in ("plannerd", "controlsd", "selfdrived", "modeld", "calibrationd") if r["process_restarts"][p]]
-  assert not crashed, f"{crashed} crashed"
+  """The model perceives in the live stack: it calibrates, engages and steers, to the issue's bar."""
+  check(drive(tmp_path, SHORT_MINUTES, MODEL_SEED, "model"), SHORT_MINUTES, "model")
 
 
 def test_oracle_stops_behind_a_stopped_lead(tmp_path):
