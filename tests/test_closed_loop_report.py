@@ -122,6 +122,7 @@ def test_e2e_trace_follows_a_frame_to_its_steering_frame():
   msg = messaging.new_message("sendcan", 1)
   msg.logMonoTime = 25 * ms
   trace.add(msg.to_bytes())
+  msg.clear_write_flag()  # the same builder is sent again
   msg.logMonoTime = 34 * ms
   trace.add(msg.to_bytes())
   lat = trace.latencies()
