@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cereal import messaging
 from selfdrive.common.params import Params
+from selfdrive.common.process import die_with_parent
 
 STATUS_PERIOD_S = 1.0
 STOP_TIMEOUT_S = 15.0
@@ -47,6 +48,10 @@ def sim_env() -> dict[str, str]:
   return {**os.environ, CAN_ENV: "sim", CAMERA_ENV: "sim"}
 
 
+def _interrupt(_signum, _frame):
+  raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
   from tools.sim.report import DriveRecorder  # imported here: numpy and OpenCV are slow for --help
   from tools.sim.ui import SimView
@@ -54,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
   cmd = [sys.executable, "-m", "selfdrive.manager.manager", "--flag", "sim"]
   if args.perception == "oracle":
     cmd += ["--flag", "oracle"]
-  manager = subprocess.Popen(cmd, env=sim_env(), start_new_session=True)
+  # the manager stops the stack if this process is killed outright; a SIGTERM here ends the drive as Ctrl-C does
+  manager = subprocess.Popen(cmd, env=sim_env(), start_new_session=True, preexec_fn=die_with_parent)
+  signal.signal(signal.SIGTERM, _interrupt)
   sm = messaging.SubMaster(["managerState", "deviceState", *VIEW_SERVICES])
   sim_sock = messaging.sub_sock("simState")   # every frame, for the report (the SubMaster keeps only the latest)
   recorder = DriveRecorder(args.perception, args.seed)
