@@ -19,13 +19,13 @@ from selfdrive.locationd.calibrationd import (
   frame_yaw_error,
   yaw_error,
 )
-from selfdrive.modeld.constants import pursuit_lookahead
+from tools.sim.driver import pursuit_curvature
 
 
 def steering_for(error: float, v_ego: float, car_curvature: float = 0.0) -> float:
-  """The desired curvature of a model whose frame is warped `error` rad off the mount: its pursuit of a lane turned by
-  that much, on top of the curvature the road needs."""
-  return car_curvature + 2.0 * error / float(pursuit_lookahead(v_ego))
+  """The desired curvature of a model whose frame is warped `error` rad off the mount: the pursuit it is trained on,
+  of a lane turned by that much, on top of the curvature the road needs."""
+  return float(pursuit_curvature(car_curvature, 0.0, error, v_ego))
 
 
 @settings(max_examples=40, deadline=None)

@@ -67,7 +67,6 @@ class SubMaster:
     if poll is not None and poll not in services:
       raise ValueError(f"poll service {poll!r} is not among the subscribed services")
     self.services = list(services)
-    self.poll = poll
     self.ignore_alive = set(ignore_alive or [])
     self.ignore_avg_freq = set(ignore_avg_freq or [])
     self.ignore_valid = set(ignore_valid or [])
@@ -100,7 +99,7 @@ class SubMaster:
       if poll is None:
         for sock in self.socks.values():
           self.poller.register(sock, zmq.POLLIN)
-    self._poll_sock = self.socks.get(poll) if poll is not None else None
+    self._poll_sock = self.socks.get(poll)  # None: no poll service, or lock-step
     self._other_socks = [sock for s, sock in self.socks.items() if s != poll]
 
   def __getitem__(self, service: str):
