@@ -65,10 +65,11 @@ class PubMaster:
 class SubMaster:
   """The latest message of each subscribed service, with liveness, frequency and validity checks.
 
-  `update()` waits (on `poll`'s service alone if given, else on any) and then takes whatever else arrived.
-  Taking a message in reads only its header (cereal/messaging/header.py); the body is parsed when first read
-  (`sm[s]`) and the checks (`alive`, `freq_ok`) run when first asked for, so a process pays for what it uses and a
-  wake-up stays short: every microsecond a subscriber spends after waking delays the others on a busy machine.
+  `update()` waits (on `poll`'s service alone if given, else on any), receives whatever else arrived and returns.
+  The messages are taken in (their headers read, cereal/messaging/header.py) at the first look at any of `updated`,
+  `logMonoTime`, ...; a body is parsed when first read (`sm[s]`) and the checks (`alive`, `freq_ok`) run when first
+  asked for. So a process pays for what it uses and a wake-up stays short: every microsecond a subscriber spends
+  after waking delays the others on a busy machine.
   """
 
   def __init__(self, services: list[str], poll: str | None = None, ignore_alive: list[str] | None = None,
