@@ -81,6 +81,8 @@ def test_publisher_refuses_a_message_of_another_service():
       pm.send("carState", messaging.new_message("carControl").to_bytes())
     with pytest.raises(ValueError, match="carControl"):
       pm.send("carState", messaging.new_message("carControl"))
+    with pytest.raises(ValueError, match="not 'carControl'"):
+      pm.send("carControl", messaging.new_message("carControl"))
   finally:
     pm.close()
 

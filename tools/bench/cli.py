@@ -14,7 +14,7 @@ class Benchmark:
 
 BENCHMARKS: dict[str, Benchmark] = {
   "messaging": Benchmark("tools.bench.messaging",
-                         "pub/sub latency against bare pyzmq; VisionIPC frames against zmq copies", 12.0),
+                         "pub/sub latency against bare pyzmq; VisionIPC frames against zmq copies", 24.0),
   "model": Benchmark("tools.bench.model",
                      "modeld's per-frame cost (warp, inference, publish); the same network in onnxruntime", 10.0),
   "car": Benchmark("tools.bench.car", "card's 100 Hz cycle against a bare opendbc CANParser; cand's safety cost",

@@ -167,7 +167,7 @@ def _send_zmq(sock: zmq.Socket, msg) -> None:
   msg.clear_write_flag()
 
 
-def run(seconds: float = 12.0, phases: int = 12) -> dict[str, float]:
+def run(seconds: float = 24.0, phases: int = 24) -> dict[str, float]:
   """The paths take turns, `phases` times each, so a drift in the machine's load hits all alike."""
   rng = np.random.default_rng(0)
   msgs = {n: _can_msg(n, rng) for n in range(FRAMES_PER_MSG[0], FRAMES_PER_MSG[1] + 1)}
