@@ -74,6 +74,15 @@ def test_submaster_parses_a_body_only_when_read():
   assert sm["modelV2"].frameId == 0  # never received: the default message
 
 
+def test_messages_never_looked_at_are_still_taken_in():
+  """update() leaves taking its messages in to the first look; an update before any look takes them in first."""
+  sm = messaging.SubMaster(["carState"])
+  sm.update_msgs(2_000, [_event("carState", 1_000, True, 0).to_bytes()])
+  sm.update_msgs(3_000, [])
+  assert sm.frame == 1 and sm.seen["carState"] and not sm.updated["carState"]
+  assert (sm.logMonoTime["carState"], sm.recv_time["carState"], sm.recv_frame["carState"]) == (1_000, 2_000, 0)
+
+
 def test_publisher_refuses_a_message_of_another_service():
   pm = messaging.PubMaster(["carState"])
   try:

@@ -116,8 +116,7 @@ class SubMaster:
     self._other_socks = [sock for s, sock in self.socks.items() if s != poll]
 
   def __getitem__(self, service: str):
-    if self._pending is not None:
-      self._take_pending()
+    self._settled()
     if service in self._unparsed:
       self._parse(service)
     return self._data[service]
@@ -161,8 +160,7 @@ class SubMaster:
     return self._freq_ok
 
   def update(self, timeout_ms: int = 100) -> None:
-    if self._pending is not None:  # the previous update's messages, never looked at: in they go, before we wait
-      self._take_pending()
+    self._settled()  # the previous update's messages, if never looked at, go in before we wait
     if self.link is not None:
       msgs = self.link.exchange()  # sets the clock to the step's time: read it after
       self.update_msgs(mono_time(), msgs)
@@ -187,8 +185,7 @@ class SubMaster:
 
   def update_msgs(self, now_ns: int, msgs: list[bytes]) -> None:
     """Take in raw messages received at `now_ns` (lock-step replay and tools feed messages this way)."""
-    if self._pending is not None:
-      self._take_pending()
+    self._settled()
     self._pending = (now_ns, msgs)
 
   def _settled(self) -> "SubMaster":
