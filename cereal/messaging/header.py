@@ -23,8 +23,6 @@ _ONE_SEGMENT = struct.Struct("<IIQQBxH")    # segment count - 1, first segment's
 _MAX_SEGMENTS = 512
 WHICH = {f.proto.discriminantValue: name for name, f in _SCHEMA.fields.items()
          if f.proto.discriminantValue != 0xFFFF}  # 0xFFFF: not a union member
-_TAG = {name: tag for tag, name in WHICH.items()}
-_TAG_ONLY = struct.Struct("<I4xIHH10xH")    # segment count - 1, root pointer's offset word and sizes, the union tag
 
 
 class Header(NamedTuple):
@@ -67,13 +65,3 @@ def read_header(data: bytes) -> Header:
     header = Header(event.logMonoTime, event.valid, event.which())
   return header
 
-
-def is_service(data: bytes, service: str) -> bool:
-  """Whether a serialized Event is a `service` message. PubMaster asks this of every message it sends, so the
-  common one-segment layout is one unpack and no allocation; anything else goes through read_header."""
-  if len(data) >= _TAG_ONLY.size:
-    more_segments, root_offset, data_words, pointer_words, tag = _TAG_ONLY.unpack_from(data)
-    if (more_segments == 0 and root_offset == 0 and data_words >= 2
-        and len(data) >= 16 + 8 * (data_words + pointer_words)):
-      return tag == _TAG.get(service)
-  return read_header(data).which == service

@@ -181,11 +181,9 @@ def run(seconds: float = 24.0, phases: int = 24) -> dict[str, float]:
       path.phase(seconds / phases, rng)
   paths["ours"].ctl.read_body.value = 1
   paths["ours"].phase(min(seconds, 2.0), rng)
-  lat, first_read = {}, np.array([])
-  for kind, path in paths.items():
-    got, read = path.finish()
-    lat[kind] = np.array(got) / 1e3
-    first_read = np.array(read) / 1e3 if kind == "ours" else first_read
+  results = {kind: path.finish() for kind, path in paths.items()}
+  lat = {kind: np.array(got) / 1e3 for kind, (got, _) in results.items()}
+  first_read = np.array(results["ours"][1]) / 1e3
   figures = {
     "small_p50_us": float(np.percentile(lat["ours"], 50)),
     "small_p99_us": float(np.percentile(lat["ours"], 99)),
