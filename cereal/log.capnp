@@ -711,6 +711,7 @@ struct Event {
     roadEncodeIdx @23 :EncodeIndex;
     liveTracks @24 :LiveTracks;
     radarState @25 :RadarState;
+    vanishingPoint @26 :VanishingPoint;
   }
 }
 
@@ -728,6 +729,18 @@ struct LiveTracks {
     aRel @4 :Float32;         # m/s^2; NaN where the radar does not say
     measured @5 :Bool;        # a measurement, not the radar's own estimate
   }
+}
+
+# modeld, every 5th frame: where the road's straight lines meet in the road camera's image. On a flat road that is on
+# the horizon, whose row tells calibrationd the camera's pitch.
+struct VanishingPoint {
+  frameId @0 :UInt32;
+  found @1 :Bool;             # enough straight lines met (else the rest is zero)
+  u @2 :Float32;              # camera pixels
+  v @3 :Float32;
+  segments @4 :UInt16;        # straight segments that met there
+  pitch @5 :Float32;          # rad: the mount pitch and yaw under which (u, v) is straight ahead (the calibration's roll)
+  yaw @6 :Float32;
 }
 
 # radard: the leads the planner follows, from the radar's tracks along the model's path.

@@ -36,6 +36,7 @@ SERVICES: dict[str, Service] = {
   "simState": Service(20., True, 20, 20),
   "liveTracks": Service(20., True, 20, 20),
   "radarState": Service(20., True, 10, 20),
+  "vanishingPoint": Service(4., True, 4, 4),
   # written by loggerd straight into the logs, never published
   "initData": Service(0., True, 1, 1),
   "roadEncodeIdx": Service(20., True, 1, 20),

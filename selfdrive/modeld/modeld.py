@@ -2,9 +2,13 @@
 per frame (20 Hz).
 
 The warp uses the camera's intrinsics (roadCameraState) and liveCalibration's roll, pitch, yaw. Until a calibration
-is published (there is no calibrationd yet) the calibration is taken as zero: a crooked mount then shows as a small
-bias in the outputs. Until roadCameraState arrives, the camera is assumed to be a typical dashcam (camerad's default)
-and modelV2 is marked invalid. The desire comes from lateralPlan (none while it is not alive).
+is published the calibration is taken as zero. Until roadCameraState arrives, the camera is assumed to be a typical
+dashcam (camerad's default) and modelV2 is marked invalid. The desire comes from lateralPlan (none while it is not
+alive).
+
+Every VANISHING_POINT_EVERY-th frame, once its modelV2 is out, modeld also finds where the road's straight lines meet
+in the camera image (selfdrive/modeld/vanishing_point.py) and publishes it as vanishingPoint: calibrationd learns the
+camera's pitch from it.
 """
 import sys
 import time
@@ -22,10 +26,13 @@ from selfdrive.common.process import exit_on_sigterm
 from selfdrive.modeld.fill_msg import fill_model_msg
 from selfdrive.modeld.runner import ModelRunner
 from selfdrive.modeld.transform import camera_from_model, warp_nv12
+from selfdrive.modeld.vanishing_point import find, horizon_row, mount_angles
 
 DROP_WINDOW = 100          # frames over which frameDropPerc is measured
 RECV_TIMEOUT_MS = 1000
 INPUTS = ["roadCameraState", "liveCalibration", "lateralPlan"]   # beside the frames
+OUTPUTS = ["modelV2", "vanishingPoint"]
+VANISHING_POINT_EVERY = 5  # frames (4 Hz): by frame id, so that replay finds the same ones
 
 
 class FrameDrops:
@@ -54,6 +61,21 @@ class Warp:
     return self.m
 
 
+def send_vanishing_point(pm: messaging.PubMaster, buf, intrinsics: np.ndarray,
+                         rpy: tuple[float, float, float]) -> None:
+  """The frame's vanishing point, unless camerad took its buffer back meanwhile (then nothing)."""
+  vp = find(buf.y, horizon_row(intrinsics, rpy))
+  if not buf.valid():
+    return
+  msg = messaging.new_message("vanishingPoint")
+  out = msg.vanishingPoint
+  out.frameId, out.found = buf.frame_id, vp is not None
+  if vp is not None:
+    out.u, out.v, out.segments = vp.u, vp.v, vp.segments
+    out.pitch, out.yaw = mount_angles(intrinsics, vp.u, vp.v, rpy[0])
+  pm.send("vanishingPoint", msg)
+
+
 def main() -> int:
   exit_on_sigterm()
   try:
@@ -61,7 +83,7 @@ def main() -> int:
   except UserError as e:
     print(f"modeld: error: {e}", file=sys.stderr)
     return 2
-  pm = messaging.PubMaster(["modelV2"])
+  pm = messaging.PubMaster(OUTPUTS)
   sm = messaging.SubMaster(INPUTS)
   drops, warp = FrameDrops(), Warp()
   with VisionIpcClient(VIPC_NAME, VisionStreamType.ROAD) as client:
@@ -94,6 +116,8 @@ def main() -> int:
       md.modelExecutionTime = time.perf_counter() - t0
       msg.valid = md.valid = bool(intact and have_intrinsics)
       pm.send("modelV2", msg)
+      if buf.frame_id % VANISHING_POINT_EVERY == 0 and msg.valid:
+        send_vanishing_point(pm, buf, k, rpy)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ from tools.sim.constants import SIM_PLATFORM
 STEP_TIMEOUT_S = 20.0     # the first step includes the process's start-up (imports, modeld's runner)
 FRAME_SOURCE = "simState"  # what the frames of a simulator drive are rendered from
 MODEL_TOLERANCE = 1e-3    # modelV2's arrays (m, m/s, ...): the runner's kernels are searched on each machine (BEAM)
+VANISHING_POINT_TOLERANCE = 1e-3   # px and rad: OpenCV's edge and line search, in float arithmetic
 BATCH_STEPS = 100         # steps sent in one lock-step exchange: a round trip each costs ~170 us
 CONNECT_POLL_MS = 100
 EXIT_TIMEOUT_S = 10.0
@@ -89,9 +90,10 @@ CONFIGS: dict[str, ReplayConfig] = {c.name: c for c in (
   ReplayConfig("calibrationd", "selfdrive.locationd.calibrationd", inputs=tuple(calibrationd.INPUTS),
                outputs=("liveCalibration",), step_on="modelV2"),
   ReplayConfig("modeld", "selfdrive.modeld.modeld", inputs=tuple(modeld.INPUTS),
-               outputs=("modelV2",), step_on="roadCameraState", frames=True,
+               outputs=tuple(modeld.OUTPUTS), step_on="roadCameraState", frames=True,
                tolerance={**{f"modelV2.{k}": MODEL_TOLERANCE for k in MODEL_V2_SHAPES},
-                          "modelV2.action.desiredCurvature": 1e-6, "modelV2.action.desiredAcceleration": 1e-4},
+                          "modelV2.action.desiredCurvature": 1e-6, "modelV2.action.desiredAcceleration": 1e-4,
+                          **{f"vanishingPoint.{k}": VANISHING_POINT_TOLERANCE for k in ("u", "v", "pitch", "yaw")}},
                ignore=frozenset({"modelV2.modelExecutionTime"})),
   ReplayConfig("selfdrived", "selfdrive.selfdrived.selfdrived", inputs=tuple(selfdrived.INPUTS),
                outputs=("selfdriveState", "onroadEvents"), step_on="carState"),
