@@ -21,6 +21,7 @@ from selfdrive.locationd.calibrationd import (
   PITCH_SAMPLES,
   Calibrator,
   CalStatus,
+  car_motion,
   frame_pitch,
   frame_yaw_error,
   vanishing_point_pitch,
@@ -171,7 +172,7 @@ def test_learns_while_the_driver_steers_not_while_the_stack_does():
     for m in msgs:
       m.logMonoTime = t_ns
     sm.update_msgs(t_ns, [m.to_bytes() for m in msgs])
-    return frame_yaw_error(sm)
+    return frame_yaw_error(sm, car_motion(sm))
 
   assert frame(1_000_000_000, None) == pytest.approx(0.02, abs=1e-6)    # no selfdrived yet: the driver drives
   assert frame(1_050_000_000, False) == pytest.approx(0.02, abs=1e-6)
@@ -197,7 +198,7 @@ def test_learns_pitch_whoever_steers_once_per_point():
     for m in msgs:
       m.logMonoTime = t_ns
     sm.update_msgs(t_ns, [m.to_bytes() for m in msgs])
-    return frame_pitch(sm)
+    return frame_pitch(sm, car_motion(sm))
 
   assert frame(1_000_000_000, False, 0.01) == pytest.approx(0.01)
   assert frame(1_050_000_000, False, None) is None

@@ -16,11 +16,16 @@ _LUMA_FROM_CHROMA = np.array([[2.0, 0.0, 0.5], [0.0, 2.0, 0.5], [0.0, 0.0, 1.0]]
 _WARP_FLAGS = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
 
 
+def view_from_car(rpy: tuple[float, float, float]) -> np.ndarray:
+  """Rotation taking car-frame vectors into the view frame of a camera mounted at roll, pitch, yaw."""
+  return VIEW_FROM_DEVICE @ rot_from_euler(*rpy).T
+
+
 def camera_from_model(intrinsics: np.ndarray, rpy: tuple[float, float, float]) -> np.ndarray:
   """Homography taking model-frame pixels to camera pixels (what cv2's WARP_INVERSE_MAP wants)."""
-  view_from_car = VIEW_FROM_DEVICE @ rot_from_euler(*rpy).T
   car_from_model_view = VIEW_FROM_DEVICE.T
-  return np.asarray(intrinsics, np.float64) @ view_from_car @ car_from_model_view @ np.linalg.inv(MODEL_INTRINSICS)
+  return np.asarray(intrinsics, np.float64) @ view_from_car(rpy) @ car_from_model_view @ \
+    np.linalg.inv(MODEL_INTRINSICS)
 
 
 def warp_nv12(y: np.ndarray, uv: np.ndarray, cam_from_model: np.ndarray) -> np.ndarray:

@@ -3,7 +3,8 @@
 On a flat road every lane marking, road edge and seam runs horizontally, so the image lines they make meet on the
 horizon; the horizon's row tells the camera's pitch against the car, which the steering cannot (calibrationd learns
 the yaw from the steering). A pitch left uncalibrated is costly: the model reads distance from how far below the
-horizon the road is, and 1.3 degrees off (a camera tilted down a little) read a 275 m bend as a straight at 20 m.
+horizon the road is, and 1.3 degrees off (a camera tilted down a little) read a 275 m bend at a seventh of its
+curvature 20 m ahead.
 
 Straight segments (Canny edges, probabilistic Hough) below the expected horizon, neither near-horizontal (dash ends,
 car bottoms) nor near-vertical (posts, car sides), are intersected by weighted least squares, each weighted by its
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from tools.sim.camera import VIEW_FROM_DEVICE, rot_from_euler
+from selfdrive.modeld.transform import view_from_car
 
 WORK_WIDTH = 512           # px: frames are searched at this width (every pixel figure below is at it)
 HORIZON_MARGIN = 6         # px: the search starts this far below the expected horizon
@@ -42,17 +43,15 @@ class VanishingPoint:
 
 def horizon_row(intrinsics: np.ndarray, rpy: tuple[float, float, float]) -> float:
   """Image row where straight ahead (the car's x axis) shows, for a camera mounted at roll, pitch, yaw."""
-  ray = np.asarray(intrinsics, np.float64) @ VIEW_FROM_DEVICE @ rot_from_euler(*rpy).T @ np.array([1.0, 0.0, 0.0])
+  ray = np.asarray(intrinsics, np.float64) @ view_from_car(rpy) @ np.array([1.0, 0.0, 0.0])
   return float(ray[1] / ray[2])
 
 
 def mount_angles(intrinsics: np.ndarray, u: float, v: float, roll: float = 0.0) -> tuple[float, float]:
   """The (pitch, yaw) of a camera at this roll whose straight ahead shows at pixel (u, v)."""
-  ray = VIEW_FROM_DEVICE.T @ np.linalg.solve(np.asarray(intrinsics, np.float64), np.array([u, v, 1.0]))
-  cr, sr = math.cos(roll), math.sin(roll)
-  x, y, z = ray / np.linalg.norm(ray)
-  y, z = cr * y - sr * z, sr * y + cr * z          # undo the roll (about the forward axis)
-  # forward = Rz(yaw) Ry(pitch) (1, 0, 0)^T seen from the device: (cos p cos y, -sin y, sin p cos y)
+  ray = np.linalg.solve(np.asarray(intrinsics, np.float64), np.array([u, v, 1.0]))
+  # the roll undone, straight ahead is Ry(p)^T Rz(y)^T (1, 0, 0) = (cos p cos y, -sin y, sin p cos y) (device frame)
+  x, y, z = view_from_car((roll, 0.0, 0.0)).T @ ray / np.linalg.norm(ray)
   return math.atan2(z, x), math.asin(max(-1.0, min(1.0, -y)))
 
 
