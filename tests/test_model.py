@@ -5,13 +5,15 @@ import math
 import cv2
 import numpy as np
 import pytest
-from tinygrad import Tensor, nn
+from tinygrad import Tensor, TinyJit, nn
 
 from cereal import messaging
 from cereal.arrays import MODEL_V2_SHAPES, T_IDXS, unpack
 from selfdrive.common.errors import UserError
+from selfdrive.modeld import runner as runner_module
 from selfdrive.modeld.constants import DIST_SLICES, HIDDEN, INPUT_SHAPE, MODEL_CX, MODEL_CY, MODEL_FOCAL, N_OUT
 from selfdrive.modeld.fill_msg import fill_model_msg
+from selfdrive.modeld.kernel_calls import KernelCalls
 from selfdrive.modeld.model import DrivingModel, parse_output
 from selfdrive.modeld.modeld import FrameDrops
 from selfdrive.modeld.runner import ModelInputs, ModelRunner, build_runner, load_model, load_runner
@@ -89,6 +91,35 @@ def test_compiled_runner_matches_eager(weights, runner_file, tmp_path):
   other = tmp_path / "other.safetensors"
   nn.state.safe_save(nn.state.get_state_dict(random_model(5)), str(other))
   assert load_runner(other, runner_file) is None
+
+
+def test_kernel_calls_are_the_jit(weights, runner_file):
+  """modeld's frame step calls the captured kernels directly: the JIT's outputs bit for bit, frame after frame, with
+  the inputs changed in place between frames (and the threaded kernels' shares all run)."""
+  fn = load_runner(weights, runner_file)
+  x = random_inputs(6)
+  step = KernelCalls(fn, (x.frames, x.desire, x.hidden), x.tensors)
+  assert step.threaded_kernels > 0, "no threaded kernel covered"
+  rng = np.random.default_rng(7)
+  for _ in range(4):
+    want = fn(*x.tensors).numpy()
+    got = step()
+    assert got.shape == want.shape and np.array_equal(got, want)
+    x.frames[:] = rng.integers(0, 256, INPUT_SHAPE, dtype=np.uint8)
+    x.desire[:] = np.eye(x.desire.shape[1], dtype=np.float32)[rng.integers(x.desire.shape[1])]
+    x.hidden[:] = got[:, -HIDDEN:]
+
+
+def test_kernel_calls_need_a_captured_jit():
+  x = random_inputs(0)
+  with pytest.raises(ValueError, match="not captured"):
+    KernelCalls(TinyJit(lambda *t: t[0]), (x.frames, x.desire, x.hidden), x.tensors)
+
+
+def test_runner_built_from_other_model_code_is_stale(weights, runner_file, monkeypatch):
+  assert load_runner(weights, runner_file) is not None
+  monkeypatch.setattr(runner_module, "model_code_sha256", lambda: "0" * 64)
+  assert load_runner(weights, runner_file) is None
 
 
 def test_runner_carries_the_latent_state(weights, runner_file, monkeypatch):

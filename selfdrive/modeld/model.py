@@ -44,6 +44,7 @@ HEAD_HIDDEN = 384
 DYN_HIDDEN = 256
 LATENT = FEATURES + HIDDEN   # the world model's state: this frame's features and the recurrent state
 LOGSTD_MIN, LOGSTD_MAX = -7.0, 5.0
+HEAD_ROW_MULTIPLE = 16
 
 
 class DrivingModel:
@@ -88,8 +89,12 @@ class DrivingModel:
     return (1 - z) * n + z * h
 
   def heads(self, s: Tensor) -> Tensor:
-    """(B, LATENT) -> (B, N_RAW): normalised means, log-stds, logits."""
-    return self.head2(self.head1(s).relu())
+    """(B, LATENT) -> (B, N_RAW): normalised means, log-stds, logits. The last layer runs with its rows padded to a
+    multiple of 16: N_RAW is prime, and tinygrad's CPU kernel for a prime-sized matrix-vector product stays scalar
+    (520 us a frame, 100 us padded); contiguous, or the pad and the cut cancel out before the kernel is made."""
+    pad = -N_RAW % HEAD_ROW_MULTIPLE
+    w, b = self.head2.weight.pad(((0, pad), None)), self.head2.bias.pad(((0, pad),))
+    return self.head1(s).relu().linear(w.T, b).contiguous()[:, :N_RAW]
 
   def dynamics(self, s: Tensor, action: Tensor) -> Tensor:
     """The world model: the latent state one frame later, given this one and the car's action over the frame."""

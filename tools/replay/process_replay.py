@@ -42,6 +42,9 @@ STEP_TIMEOUT_S = 20.0     # the first step includes the process's start-up (impo
 FRAME_SOURCE = "simState"  # what the frames of a simulator drive are rendered from
 MODEL_TOLERANCE = 1e-3    # modelV2's arrays (m, m/s, ...): the runner's kernels are searched on each machine (BEAM)
 VANISHING_POINT_TOLERANCE = 1e-3   # px and rad: OpenCV's edge and line search, in float arithmetic
+# m/s, m/s^2, m/s^3: the MPC's Newton iterations in numpy, whose SIMD sums differ in the last bits from one CPU to
+# another (a plan's 1e-8 m/s^2 "zero" came out 1e-15 apart on two machines)
+PLAN_TOLERANCE = 1e-6
 BATCH_STEPS = 100         # steps sent in one lock-step exchange: a round trip each costs ~170 us
 CONNECT_POLL_MS = 100
 EXIT_TIMEOUT_S = 10.0
@@ -84,6 +87,7 @@ CONFIGS: dict[str, ReplayConfig] = {c.name: c for c in (
                step_on="liveTracks"),
   ReplayConfig("plannerd", "selfdrive.controls.plannerd", inputs=tuple(plannerd.INPUTS),
                outputs=("longitudinalPlan", "lateralPlan"), step_on="modelV2",
+               tolerance={f"longitudinalPlan.{k}": PLAN_TOLERANCE for k in ("speeds", "accels", "jerks", "aTarget")},
                ignore=frozenset({"longitudinalPlan.solverExecutionTime", "lateralPlan.solverExecutionTime"})),
   ReplayConfig("controlsd", "selfdrive.controls.controlsd", inputs=tuple(controlsd.INPUTS),
                outputs=("carControl", "controlsState"), step_on="carState"),

@@ -8,7 +8,7 @@ import numpy as np
 from cereal.arrays import X_IDXS
 from selfdrive.modeld.constants import DIST_SLICES, FRAME_CHANNELS, N_DIST, N_PROB, PROB_SLICES
 from selfdrive.modeld.model import DrivingModel
-from selfdrive.modeld.runner import ModelInputs, ModelRunner, compile_model
+from selfdrive.modeld.runner import ModelInputs, ModelRunner, compile_model, frame_step
 from selfdrive.modeld.transform import camera_from_model, warp_nv12
 from tools.sim.camera import rgb_to_nv12
 from tools.sim.driver import DriverMode, ScriptedDriver
@@ -26,14 +26,14 @@ def predict(model: DrivingModel, episodes: list[Episode]) -> tuple[np.ndarray, n
   (E, N, N_PROB) probabilities, N the shortest drive's length."""
   n, e = min(len(ep) for ep in episodes), len(episodes)
   x = ModelInputs(e)
-  fn = compile_model(model, x)
+  step = frame_step(compile_model(model, x), x)
   x.hidden[:] = 0.0
   means, probs = np.zeros((e, n, N_DIST), np.float32), np.zeros((e, n, N_PROB), np.float32)
   for t in range(n):
     for i, ep in enumerate(episodes):
       x.frames[i, :FRAME_CHANNELS], x.frames[i, FRAME_CHANNELS:] = ep.frames[max(t - 1, 0)], ep.frames[t]
       x.desire[i] = ep.desire[t]
-    out = fn(*x.tensors).numpy()
+    out = step()
     means[:, t], probs[:, t] = out[:, :N_DIST], out[:, 2 * N_DIST:2 * N_DIST + N_PROB]
     x.hidden[:] = out[:, 2 * N_DIST + N_PROB:]
   return means, probs
