@@ -9,13 +9,13 @@ This reads the captured JIT's structure (its linear of CALLs), which is tinygrad
 tinygrad==0.14.0, checked call by call, and anything it does not know is an error, not a guess.
 """
 import ctypes
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from tinygrad import Tensor, dtypes
 from tinygrad.engine.jit import _prepare_jit_inputs
 from tinygrad.engine.realize import get_runtime, resolve_params
+from tinygrad.runtime.ops_cpu import CPUProgram
 from tinygrad.uop.ops import Ops
 
 CORE_ID = "core_id"   # the argument of a threaded CPU kernel that says which share of the work a call does
@@ -31,7 +31,8 @@ class InputCopy:
 
 @dataclass(frozen=True)
 class KernelCall:
-  fxn: Callable[..., None]
+  """One launch of a compiled kernel (its program holds the machine code the function points into)."""
+  program: CPUProgram
   args: tuple[ctypes.c_uint64, ...]
 
 
@@ -80,24 +81,22 @@ class KernelCalls:
     program = get_runtime(device, ast)
     args = [_cpu_address(params[i].buffer.ensure_allocated()) for i in ast.arg.globals]
     global_size, _ = ast.arg.launch_dims({})
-    vals = ast.arg.vals({})
+    vals = ast.arg.vals({})   # a JIT of fixed shapes binds no variables; its threaded kernels' share is None here
     core = program.runtimevars.get(CORE_ID)
-    if any(v is None for i, v in enumerate(vals) if core is None or len(args) + i != core):
-      raise ValueError(f"kernel {ast.arg.function_name} has unbound variables")
     if core is None:
-      return [KernelCall(program.fxn, tuple(ctypes.c_uint64(a) for a in (*args, *vals)))]
-    # a threaded kernel: one call per share, as tinygrad's CPUProgram makes them
+      return [KernelCall(program, tuple(ctypes.c_uint64(a) for a in (*args, *vals)))]
+    # a threaded kernel: one call per share, in turn, as tinygrad's CPUProgram makes them
     shares = []
     for tid in range(global_size[0]):
       full = [*args, *vals]
       full[core] = tid
-      shares.append(KernelCall(program.fxn, tuple(ctypes.c_uint64(a) for a in full)))
+      shares.append(KernelCall(program, tuple(ctypes.c_uint64(a) for a in full)))
     return shares
 
   def __call__(self) -> np.ndarray:
     for step in self.steps:
       if type(step) is KernelCall:
-        step.fxn(*step.args)
+        step.program.fxn(*step.args)
       else:
         ctypes.memmove(step.dst, step.src, step.nbytes)
     return self._out.reshape(self.out_shape).copy()
