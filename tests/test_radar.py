@@ -11,7 +11,7 @@ from cereal import arrays, messaging
 from selfdrive.car.adapter import CarAdapter
 from selfdrive.car.convert import fill_live_tracks
 from selfdrive.controls import radard
-from selfdrive.controls.lib.radar_leads import IN_PATH_M, RADAR_TO_CAMERA_M, LeadTracker, Track
+from selfdrive.controls.lib.radar_leads import IN_PATH_M, NEAR_AHEAD_M, RADAR_TO_CAMERA_M, LeadTracker, Track
 from selfdrive.controls.lib.vehicle_model import VehicleModel
 from tests.test_closed_loop_sil import Sil, car_params_message
 from tools.sim import constants as C
@@ -67,14 +67,15 @@ def test_no_targets_no_points():
 @given(st.lists(st.tuples(st.floats(1.0, 150.0), st.floats(-8.0, 8.0), st.floats(-20.0, 5.0)), max_size=10),
        st.floats(-0.004, 0.004), st.floats(0.0, 35.0))
 def test_the_lead_is_the_nearest_track_in_the_path(points, curvature, v_ego):
-  """Whatever the tracks and the path's curve: leadOne is the nearest within IN_PATH_M of the path, leadTwo the next,
-  and nothing outside the path is a lead."""
+  """Whatever the tracks and the path's curve: leadOne is the nearest within IN_PATH_M of the path (or, nearer than
+  NEAR_AHEAD_M, of the car's own axis), leadTwo the next, and nothing else is a lead."""
   path_y_right = -0.5 * curvature * STRAIGHT_X ** 2       # a left curve: the path goes left, y right negative
   tracks = [Track(i, d, y, v) for i, (d, y, v) in enumerate(points)]
   one, two = LeadTracker().update(tracks, v_ego, STRAIGHT_X, path_y_right)
   def offset(t: Track) -> float:
     return t.y_rel - 0.5 * curvature * (t.d_rel + RADAR_TO_CAMERA_M) ** 2
-  in_path = sorted((t for t in tracks if abs(offset(t)) < IN_PATH_M), key=lambda t: t.d_rel)
+  ahead = lambda t: t.d_rel < NEAR_AHEAD_M and abs(t.y_rel) < IN_PATH_M
+  in_path = sorted((t for t in tracks if abs(offset(t)) < IN_PATH_M or ahead(t)), key=lambda t: t.d_rel)
   assert (one.track_id if one else None) == (in_path[0].track_id if in_path else None)
   assert (two.track_id if two else None) == (in_path[1].track_id if len(in_path) > 1 else None)
   if one is not None:
@@ -99,6 +100,17 @@ def test_the_lead_keeps_its_place_a_little_wider():
   assert tracker.update([Track(1, 30.0, 1.2, 0.0)], 20.0, STRAIGHT_X, STRAIGHT_Y)[0] is not None
   assert tracker.update([Track(1, 30.0, 1.7, 0.0)], 20.0, STRAIGHT_X, STRAIGHT_Y)[0] is not None, "drifting: kept"
   assert LeadTracker().update([Track(1, 30.0, 1.7, 0.0)], 20.0, STRAIGHT_X, STRAIGHT_Y)[0] is None, "new: not in path"
+
+
+def test_a_car_close_ahead_is_the_lead_wherever_the_path_swings():
+  """Seed 8: a car that cut in 5 m ahead, the model's path (blinded by it) swung 3 m sideways at 10 m. The car
+  straight ahead stays the lead; one in the next lane, as close, never is."""
+  swung = np.interp(STRAIGHT_X, (0.0, 10.0, 200.0), (0.0, -3.0, -20.0))   # to the left, y right negative
+  cut_in, beside = Track(3, 5.0, -0.4, -3.0), Track(4, 5.0, -3.4, 0.0)   # 2.4 m right of the path at 5 m
+  one, two = LeadTracker().update([cut_in, beside], 22.0, STRAIGHT_X, swung)
+  assert one is not None and one.track_id == 3 and two is None
+  far = Track(5, 25.0, -0.4, -3.0)   # further on, the path decides: this one is 4.9 m off it
+  assert LeadTracker().update([far], 22.0, STRAIGHT_X, swung)[0] is None
 
 
 def test_an_unsure_path_far_ahead_widens_the_lane_up_to_a_limit():
