@@ -43,7 +43,7 @@ FRAME_SOURCE = "simState"  # what the frames of a simulator drive are rendered f
 MODEL_TOLERANCE = 1e-3    # modelV2's arrays (m, m/s, ...): the runner's kernels are searched on each machine (BEAM)
 VANISHING_POINT_TOLERANCE = 1e-3   # px and rad: OpenCV's edge and line search, in float arithmetic
 # m/s, m/s^2, m/s^3: the MPC's Newton iterations in numpy, whose SIMD sums differ in the last bits from one CPU to
-# another (a plan's 1e-8 m/s^2 "zero" came out 1e-15 apart on two machines)
+# another (a plan's ~1e-8 m/s^2 "zeros" came out different in their last digits on two machines)
 PLAN_TOLERANCE = 1e-6
 BATCH_STEPS = 100         # steps sent in one lock-step exchange: a round trip each costs ~170 us
 CONNECT_POLL_MS = 100
