@@ -42,8 +42,9 @@ STEP_TIMEOUT_S = 20.0     # the first step includes the process's start-up (impo
 FRAME_SOURCE = "simState"  # what the frames of a simulator drive are rendered from
 MODEL_TOLERANCE = 1e-3    # modelV2's arrays (m, m/s, ...): the runner's kernels are searched on each machine (BEAM)
 VANISHING_POINT_TOLERANCE = 1e-3   # px and rad: OpenCV's edge and line search, in float arithmetic
-# m/s, m/s^2, m/s^3: the MPC's Newton iterations in numpy, whose SIMD sums differ in the last bits from one CPU to
-# another (a plan's ~1e-8 m/s^2 "zeros" came out different in their last digits on two machines)
+# m/s, m/s^2, m/s^3: the MPC's Newton iterations in numpy are not bit-exact from one CPU to another (the plan's
+# ~1e-8 m/s^2 "zeros" came out different in their last digits on two machines; numpy's reductions can sum in another
+# order where the SIMD width differs)
 PLAN_TOLERANCE = 1e-6
 BATCH_STEPS = 100         # steps sent in one lock-step exchange: a round trip each costs ~170 us
 CONNECT_POLL_MS = 100

@@ -8,8 +8,8 @@ std, up to PATH_STD_MAX_M. Without it a car stopped dead ahead, 90 m away, sat 2
 the right and was taken for a lead only at 63 m, too late to stop from 20 m/s.
 Close ahead the car cannot get out of the way of what is straight in front of it whatever the path says (NEAR_AHEAD_M
 is half a second at 72 km/h): a track that near and within IN_PATH_M of the car's own axis is in the path too.
-On simulator seed 8 a car that had cut in 5 m ahead dropped out of the lead for 0.4 s when the model, blinded by it,
-swung its path 2 m sideways; the plan eased its braking from -3.5 to -2.6 m/s^2.
+On simulator seed 8 a car that had cut in 5 m ahead dropped out of the lead for 0.4 s while the model, blinded by it,
+swung its path 2-5 m sideways at 10 m; the plan eased its braking from -3.5 to -2.6 m/s^2.
 """
 import math
 from dataclasses import dataclass
