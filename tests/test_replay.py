@@ -255,7 +255,9 @@ def test_simulated_drive_records_and_replays(tmp_path):
     while th.is_alive():
       buf = client.recv(20)
       if buf is not None and seen < 5:
-        assert np.array_equal(buf.frame, rgb_to_nv12(frames.get(buf.frame_id)))
+        # copied at once: the server reuses the slot a few frames later (at 5x, while this decodes the recording)
+        frame, frame_id = buf.frame.copy(), buf.frame_id
+        assert np.array_equal(frame, rgb_to_nv12(frames.get(frame_id)))
         seen += 1
     done.set()
     drainer.join(10)
