@@ -250,19 +250,20 @@ def test_simulated_drive_records_and_replays(tmp_path):
     drainer = threading.Thread(target=drain, daemon=True)
     drainer.start()
     th = play(rp)
-    seen = 0
+    received: list[tuple[int, np.ndarray]] = []
     assert client.connect(10)
     while th.is_alive():
       buf = client.recv(20)
-      if buf is not None and seen < 5:
-        # copied at once: the server reuses the slot a few frames later (at 5x, while this decodes the recording)
-        frame, frame_id = buf.frame.copy(), buf.frame_id
-        assert np.array_equal(frame, rgb_to_nv12(frames.get(frame_id)))
-        seen += 1
+      if buf is not None and len(received) < 5:
+        # copied at once (the server reuses its slots) and compared after the replay: decoding the recording here
+        # held up the drain thread under load until carState's queue overflowed
+        received.append((buf.frame_id, buf.frame.copy()))
     done.set()
     drainer.join(10)
     got += messaging.drain_sock_raw(sock)
-    assert got == [m.data for m in live] and seen == 5
+    assert got == [m.data for m in live] and len(received) == 5
+    for frame_id, frame in received:
+      assert np.array_equal(frame, rgb_to_nv12(frames.get(frame_id)))
   finally:
     rp.close()
     sock.close()
