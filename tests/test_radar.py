@@ -11,7 +11,15 @@ from cereal import arrays, messaging
 from selfdrive.car.adapter import CarAdapter
 from selfdrive.car.convert import fill_live_tracks
 from selfdrive.controls import radard
-from selfdrive.controls.lib.radar_leads import IN_PATH_M, NEAR_AHEAD_M, RADAR_TO_CAMERA_M, LeadTracker, Track
+from selfdrive.controls.lib.radar_leads import (
+  IN_PATH_M,
+  NEAR_AHEAD_M,
+  NEAR_AHEAD_S,
+  NEAR_OVERLAP_M,
+  RADAR_TO_CAMERA_M,
+  LeadTracker,
+  Track,
+)
 from selfdrive.controls.lib.vehicle_model import VehicleModel
 from tests.test_closed_loop_sil import Sil, car_params_message
 from tools.sim import constants as C
@@ -63,23 +71,25 @@ def test_no_targets_no_points():
   assert all(not points for _, points in scans(adapter, radar, lambda t: (), 1.0))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.floats(1.0, 150.0), st.floats(-8.0, 8.0), st.floats(-20.0, 5.0)), max_size=10),
-       st.floats(-0.004, 0.004), st.floats(0.0, 35.0))
-def test_the_lead_is_the_nearest_track_in_the_path(points, curvature, v_ego):
-  """Whatever the tracks and the path's curve: leadOne is the nearest within IN_PATH_M of the path (or, nearer than
-  NEAR_AHEAD_M, of the car's own axis), leadTwo the next, and nothing else is a lead."""
+       st.floats(-0.004, 0.004), st.floats(-0.007, 0.007), st.floats(0.0, 35.0))
+def test_the_lead_is_the_nearest_track_in_the_path(points, curvature, arc_curvature, v_ego):
+  """Whatever the tracks, the path's curve and the car's own: leadOne is the nearest within IN_PATH_M of the path (or,
+  nearer than NEAR_AHEAD_M / NEAR_AHEAD_S, within NEAR_OVERLAP_M of the arc the car turns on), leadTwo the next, and
+  nothing else is a lead."""
   path_y_right = -0.5 * curvature * STRAIGHT_X ** 2       # a left curve: the path goes left, y right negative
   tracks = [Track(i, d, y, v) for i, (d, y, v) in enumerate(points)]
-  one, two = LeadTracker().update(tracks, v_ego, STRAIGHT_X, path_y_right)
-  def offset(t: Track) -> float:
-    return t.y_rel - 0.5 * curvature * (t.d_rel + RADAR_TO_CAMERA_M) ** 2
-  ahead = lambda t: t.d_rel < NEAR_AHEAD_M and abs(t.y_rel) < IN_PATH_M
-  in_path = sorted((t for t in tracks if abs(offset(t)) < IN_PATH_M or ahead(t)), key=lambda t: t.d_rel)
+  one, two = LeadTracker().update(tracks, v_ego, STRAIGHT_X, path_y_right, curvature=arc_curvature)
+  def offset(t: Track, k: float) -> float:
+    return t.y_rel - 0.5 * k * (t.d_rel + RADAR_TO_CAMERA_M) ** 2
+  near = max(NEAR_AHEAD_M, NEAR_AHEAD_S * v_ego)
+  ahead = lambda t: t.d_rel < near and abs(offset(t, arc_curvature)) < NEAR_OVERLAP_M
+  in_path = sorted((t for t in tracks if abs(offset(t, curvature)) < IN_PATH_M or ahead(t)), key=lambda t: t.d_rel)
   assert (one.track_id if one else None) == (in_path[0].track_id if in_path else None)
   assert (two.track_id if two else None) == (in_path[1].track_id if len(in_path) > 1 else None)
   if one is not None:
-    assert math.isclose(one.path_offset, offset(in_path[0]), abs_tol=1e-3)
+    assert math.isclose(one.path_offset, offset(in_path[0], curvature), abs_tol=1e-3)
     assert math.isclose(one.v_lead, max(v_ego + in_path[0].v_rel, 0.0), abs_tol=1e-6), "first sight: measured speed"
 
 
@@ -111,6 +121,25 @@ def test_a_car_close_ahead_is_the_lead_wherever_the_path_swings():
   assert one is not None and one.track_id == 3 and two is None
   far = Track(5, 25.0, -0.4, -3.0)   # further on, the path decides: this one is 4.9 m off it
   assert LeadTracker().update([far], 22.0, STRAIGHT_X, swung)[0] is None
+
+
+def test_a_car_cutting_in_is_the_lead_once_it_overlaps_the_car():
+  """Seed 4: a car cutting in 10 m ahead at 25 m/s is the lead as soon as its body overlaps ours (1.7 m between
+  centres), before its centre is within IN_PATH_M of the path; one just clear of us (2.0 m) is not yet."""
+  assert LeadTracker().update([Track(3, 12.0, 1.7, -4.0)], 25.0, STRAIGHT_X, STRAIGHT_Y)[0] is not None
+  assert LeadTracker().update([Track(3, 12.0, 2.0, -4.0)], 25.0, STRAIGHT_X, STRAIGHT_Y)[0] is None
+
+
+def test_a_car_in_the_next_lane_of_a_tight_bend_is_not_the_lead():
+  """30 m/s into a 150 m left bend, 23 m ahead: the car centred in the lane to our right is 1.4 m right of the car's
+  straight axis (the bend's inside is left) but 3.6 m from the arc the car is turning on, and from the path."""
+  k, x = 1 / 150, 23.0 + RADAR_TO_CAMERA_M
+  bend = -0.5 * k * STRAIGHT_X ** 2
+  beside = Track(6, 23.0, 0.5 * k * x * x - 3.6, 0.0)
+  assert abs(beside.y_rel) < NEAR_OVERLAP_M
+  assert LeadTracker().update([beside], 30.0, STRAIGHT_X, bend, curvature=k)[0] is None
+  ours = Track(7, 23.0, 0.5 * k * x * x, 0.0)
+  assert LeadTracker().update([ours], 30.0, STRAIGHT_X, bend, curvature=k)[0] is not None
 
 
 def test_an_unsure_path_far_ahead_widens_the_lane_up_to_a_limit():

@@ -25,15 +25,18 @@ def model_path(sm: messaging.SubMaster) -> bool:
   return sm.alive["modelV2"] and sm.valid["modelV2"]
 
 
-def path_of(sm: messaging.SubMaster, car_params) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def steering_curvature(sm: messaging.SubMaster, car_params) -> float:
+  """The curvature (left positive) of the arc the current steering angle makes."""
+  cs = sm["carState"]
+  return VehicleModel.from_submaster(car_params, sm).curvature(cs.steeringAngleDeg, cs.vEgo)
+
+
+def path_of(sm: messaging.SubMaster, curvature: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
   """(x, y to the right, y's std) of our path: the model's, else the arc of the current steering angle (std None)."""
   if model_path(sm):
     shape = arrays.MODEL_V2_SHAPES["position"]
     pos, std = arrays.unpack(sm["modelV2"].position, shape), arrays.unpack(sm["modelV2"].positionStd, shape)
     return pos[:, 0], pos[:, 1], std[:, 1]
-  cs = sm["carState"]
-  vm = VehicleModel.from_submaster(car_params, sm)
-  curvature = vm.curvature(cs.steeringAngleDeg, cs.vEgo)     # left positive
   return ARC_X, -0.5 * curvature * ARC_X ** 2, None
 
 
@@ -53,7 +56,8 @@ class RadarD:
   def update(self, sm: messaging.SubMaster):
     lt, cs = sm["liveTracks"], sm["carState"]
     tracks = [Track(p.trackId, p.dRel, p.yRel, p.vRel) for p in lt.points]
-    one, two = self.tracker.update(tracks, cs.vEgo, *path_of(sm, self.car_params))
+    curvature = steering_curvature(sm, self.car_params)
+    one, two = self.tracker.update(tracks, cs.vEgo, *path_of(sm, curvature), curvature=curvature)
     msg = messaging.new_message("radarState")
     msg.valid = sm.all_alive(CHECKED) and sm.all_valid(CHECKED)
     rs = msg.radarState

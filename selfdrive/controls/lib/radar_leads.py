@@ -6,10 +6,13 @@ its place a little wider (KEEP_IN_PATH_M), so a lead weaving within its lane doe
 path is less sure of itself (its lateral std grows to 1-2 m at 70-110 m) and wrong by as much: both widen by that
 std, up to PATH_STD_MAX_M. Without it a car stopped dead ahead, 90 m away, sat 2.7 m off a path the model bent to
 the right and was taken for a lead only at 63 m, too late to stop from 20 m/s.
-Close ahead the car cannot get out of the way of what is straight in front of it whatever the path says (NEAR_AHEAD_M
-is half a second at 72 km/h): a track that near and within IN_PATH_M of the car's own axis is in the path too.
-On simulator seed 8 a car that had cut in 5 m ahead dropped out of the lead for 0.4 s while the model, blinded by it,
-swung its path 2-5 m sideways at 10 m; the plan eased its braking from -3.5 to -2.6 m/s^2.
+Close ahead the car cannot get out of the way of what it is heading into whatever the path says: a track nearer than
+NEAR_AHEAD_M or NEAR_AHEAD_S at our speed whose body overlaps ours (centres within NEAR_OVERLAP_M side by side) on
+the arc the car is turning on now is in the path too. On simulator seed 8 a car that had cut in 5 m ahead dropped out
+of the lead for 0.4 s while the model, blinded by it, swung its path 2-5 m sideways at 10 m; the plan eased its
+braking from -3.5 to -2.6 m/s^2. On seed 4 a car cutting in 10 m ahead was taken as the lead only once its centre was
+within IN_PATH_M of the path, 0.25-0.5 s after it was in our lane, and the time gap fell to 1.01 s. The arc, not the
+car's straight axis: 20 m into a 200 m bend a car centred in the next lane is 1 m nearer the axis than in a straight.
 """
 import math
 from dataclasses import dataclass
@@ -19,7 +22,9 @@ import numpy as np
 RADAR_TO_CAMERA_M = 1.5    # the camera sits this far behind the front bumper (the model's path starts there)
 IN_PATH_M = 1.5            # half a lane, less a margin for the path's own error at distance
 KEEP_IN_PATH_M = 1.9
-NEAR_AHEAD_M = 10.0        # m from the bumper: closer, what is straight ahead is in the path
+NEAR_AHEAD_M = 10.0        # m from the bumper, or NEAR_AHEAD_S at our speed if further: closer, what the car is
+NEAR_AHEAD_S = 0.8         # heading into is in the path
+NEAR_OVERLAP_M = 1.8       # two cars' centres this close side by side: bodies of ~1.85 m (a RAV4, a sedan) overlap
 PATH_STD_MAX_M = 1.0       # the most the path's uncertainty widens either (an adjacent lane's centre stays outside)
 RADAR_DT = 0.05            # the radar scans at 20 Hz
 ALPHA, BETA = 0.35, 0.06   # the speed/acceleration tracker's gains (a steady-state Kalman filter)
@@ -66,15 +71,21 @@ def path_y_left(path_x: np.ndarray, path_y_right: np.ndarray, x: float) -> float
   return -float(np.interp(x, np.maximum.accumulate(path_x), path_y_right))
 
 
+def arc_y_left(curvature: float, x: float) -> float:
+  """The lateral position (left positive) x m ahead of the camera on an arc of this curvature (left positive)."""
+  return 0.5 * curvature * x * x
+
+
 class LeadTracker:
   def __init__(self):
     self.filters: dict[int, _Filter] = {}
     self.lead_id: int | None = None
 
   def update(self, tracks: list[Track], v_ego: float, path_x: np.ndarray, path_y_right: np.ndarray,
-             path_y_std: np.ndarray | None = None) -> tuple[RadarLead | None, RadarLead | None]:
+             path_y_std: np.ndarray | None = None, curvature: float = 0.0) -> tuple[RadarLead | None, RadarLead | None]:
     """The two nearest leads in the path (model frame: path x ahead of the camera, y to the right; path_y_std: its
-    lateral uncertainty, None for a path known exactly such as the arc the car steers)."""
+    lateral uncertainty, None for a path known exactly such as the arc the car steers; curvature: of the arc the car
+    is turning on now, left positive)."""
     seen = {t.track_id for t in tracks}
     self.filters = {k: f for k, f in self.filters.items() if k in seen}
     for t in tracks:
@@ -84,12 +95,13 @@ class LeadTracker:
       else:
         self.filters[t.track_id] = _Filter(v)
     in_path = []
+    near = max(NEAR_AHEAD_M, NEAR_AHEAD_S * v_ego)
     for t in tracks:
       x = t.d_rel + RADAR_TO_CAMERA_M
       offset = t.y_rel - path_y_left(path_x, path_y_right, x)
       widen = 0.0 if path_y_std is None else min(float(np.interp(x, path_x, path_y_std)), PATH_STD_MAX_M)
       width = KEEP_IN_PATH_M if t.track_id == self.lead_id else IN_PATH_M
-      ahead = t.d_rel < NEAR_AHEAD_M and abs(t.y_rel) < width
+      ahead = t.d_rel < near and abs(t.y_rel - arc_y_left(curvature, x)) < NEAR_OVERLAP_M
       if (abs(offset) < width + widen or ahead) and t.d_rel > 0:
         f = self.filters[t.track_id]
         in_path.append(RadarLead(t.track_id, t.d_rel, t.y_rel, t.v_rel, max(f.v, 0.0), f.a, offset, f.age))
