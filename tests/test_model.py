@@ -208,6 +208,18 @@ def test_training_cache_holds_drives_of_one_road_shape(tmp_path):
     generate(tmp_path, [], 20.0, 1, "drives", progress=False, road=SIM_ROADS)
 
 
+def test_training_refuses_a_stale_evaluation_cache_before_it_trains(tmp_path, capsys):
+  """Evaluation drives cached on other roads fail `localpilot train` at its start, not after half an hour of
+  training (as they did once: the weights were written, the evaluation and the model card were not)."""
+  from tools.cli import main
+  (tmp_path / "eval").mkdir()
+  (tmp_path / "eval" / "roads.json").write_text("{}")
+  assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--weights",
+               str(tmp_path / "w.safetensors"), "--json"]) == 2
+  assert "other roads" in capsys.readouterr().err
+  assert not (tmp_path / "train").exists() and not (tmp_path / "out").exists()
+
+
 def test_onnx_export_matches_the_model():
   """The benchmark's onnxruntime figure is only fair if its graph is this network (onnxruntime: bench only)."""
   ort = pytest.importorskip("onnxruntime")

@@ -58,9 +58,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
   from tinygrad import nn
 
+  from tools.sim.road import SIM_ROADS
   from tools.train.card import write_card
   from tools.train.train import describe, train
   cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+  D.check_roads(data / "eval", SIM_ROADS)  # now, not after the training: a stale evaluation cache fails first
   seeds = [D.TRAIN_SEED_BASE + i for i in range(args.drives)]
   data_minutes = D.generate(data / "train", seeds, args.drive_s, args.jobs, "train drives", progress=not args.json,
                             road=D.TRAIN_ROADS)

@@ -174,7 +174,7 @@ def _record(job: tuple[int, float, str, RoadShape]) -> tuple[int, dict[str, floa
   return seed, record_episode(seed, seconds, Path(out), road=road)
 
 
-def _check_roads(root: Path, road: RoadShape) -> None:
+def check_roads(root: Path, road: RoadShape) -> None:
   """A cache directory holds drives of one road shape: mixing in drives made with another would train on a
   distribution nobody asked for."""
   want = json.dumps(asdict(road))
@@ -194,7 +194,7 @@ def generate(root: Path, seeds: list[int], seconds: float, jobs: int, desc: str,
   import time
 
   from tqdm import tqdm
-  _check_roads(root, road)
+  check_roads(root, road)
   log = root / GENERATE_LOG
   spent = json.loads(log.read_text()) if log.exists() else {}
   todo = [s for s in seeds if not (episode_dir(root, s) / "labels.npz").exists()]
