@@ -124,7 +124,7 @@ def test_a_car_close_ahead_is_the_lead_wherever_the_path_swings():
 
 
 def test_a_car_cutting_in_is_the_lead_once_it_overlaps_the_car():
-  """Seed 4: a car cutting in 10 m ahead at 25 m/s is the lead as soon as its body overlaps ours (1.7 m between
+  """Seed 4: a car cutting in 10-12 m ahead at 25 m/s is the lead as soon as its body overlaps ours (1.7 m between
   centres), before its centre is within IN_PATH_M of the path; one just clear of us (2.0 m) is not yet."""
   assert LeadTracker().update([Track(3, 12.0, 1.7, -4.0)], 25.0, STRAIGHT_X, STRAIGHT_Y)[0] is not None
   assert LeadTracker().update([Track(3, 12.0, 2.0, -4.0)], 25.0, STRAIGHT_X, STRAIGHT_Y)[0] is None

@@ -12,7 +12,7 @@ import numpy as np
 from cereal import arrays, messaging
 from selfdrive.common.process import exit_on_sigterm
 from selfdrive.controls.lib.car import wait_for_car
-from selfdrive.controls.lib.radar_leads import LeadTracker, RadarLead, Track
+from selfdrive.controls.lib.radar_leads import LeadTracker, RadarLead, Track, arc_y_left
 from selfdrive.controls.lib.vehicle_model import VehicleModel
 
 INPUTS = ["liveTracks", "modelV2", "carState", "carParams", "liveParameters"]
@@ -37,7 +37,7 @@ def path_of(sm: messaging.SubMaster, curvature: float) -> tuple[np.ndarray, np.n
     shape = arrays.MODEL_V2_SHAPES["position"]
     pos, std = arrays.unpack(sm["modelV2"].position, shape), arrays.unpack(sm["modelV2"].positionStd, shape)
     return pos[:, 0], pos[:, 1], std[:, 1]
-  return ARC_X, -0.5 * curvature * ARC_X ** 2, None
+  return ARC_X, -arc_y_left(curvature, ARC_X), None
 
 
 def fill_lead(out, lead: RadarLead | None) -> None:

@@ -35,7 +35,7 @@ def evaluate(weights: Path, data: Path, args: argparse.Namespace) -> dict:
   from tools.train import data as D
   from tools.train.evaluate import closed_loop, open_loop, predict
   seeds = [D.EVAL_SEED_BASE + i for i in range(args.eval_drives)]
-  D.generate(data / "eval", seeds, EVAL_DRIVE_S, args.jobs, "eval drives", progress=not args.json)
+  D.generate(data / "eval", seeds, EVAL_DRIVE_S, args.jobs, "eval drives", progress=not args.json, road=D.EVAL_ROADS)
   model = load_model(weights)
   eps = _episodes(data / "eval", seeds)
   report = {"eval_seeds": seeds, **open_loop(eps, *predict(model, eps))}
@@ -58,11 +58,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
   from tinygrad import nn
 
-  from tools.sim.road import SIM_ROADS
   from tools.train.card import write_card
   from tools.train.train import describe, train
   cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-  D.check_roads(data / "eval", SIM_ROADS)  # now, not after the training: a stale evaluation cache fails first
+  D.check_roads(data / "eval", D.EVAL_ROADS)  # now, not after the training: a stale evaluation cache fails first
   seeds = [D.TRAIN_SEED_BASE + i for i in range(args.drives)]
   data_minutes = D.generate(data / "train", seeds, args.drive_s, args.jobs, "train drives", progress=not args.json,
                             road=D.TRAIN_ROADS)

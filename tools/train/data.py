@@ -40,9 +40,9 @@ FPS = round(1 / (C.DT * C.STEPS_PER_FRAME))
 FUTURE_FRAMES = round(float(T_IDXS[-1]) * FPS)  # a frame needs this much future for its plan label
 # Training roads are curvier than the simulator's (whose radii lean gentle, ~12 % of curves under 250 m): trained on
 # those, the model read a 200 m bend as one of 300 m and drifted out of it. Here over a third of curves are under
-# 250 m, one in eight tighter than any simulator road, with shorter straights between them. Evaluation drives keep the
-# simulator's roads.
+# 250 m, one in eight tighter than any simulator road, with shorter straights between them.
 TRAIN_ROADS = RoadShape(min_radius=130.0, radius_skew=1.5, straight=(40.0, 300.0))
+EVAL_ROADS = SIM_ROADS         # evaluation drives keep the simulator's own roads
 ROADS_FILE = "roads.json"      # the road shape a cache directory's drives were made with
 
 

@@ -12,8 +12,8 @@ the arc the car is turning on now is in the path too. On simulator seed 8 a car 
 of the lead for 0.4 s while the model, blinded by it, swung its path 2-5 m sideways at 10 m; the plan eased its
 braking from -3.5 to -2.6 m/s^2. On seed 4 a car cutting in 10 m ahead was taken as the lead only once its centre was
 within IN_PATH_M of the path, 0.25-0.5 s after it was in our lane, and the time gap fell to 1.01 s; with the overlap
-it is the lead one radar scan (0.2 s) after, and the gap's low is 1.03 s. The arc, not the car's straight axis:
-20 m into a 200 m bend a car centred in the next lane is 1 m nearer the axis than in a straight.
+it is the lead within 0.2 s (the resolution of that trace), and the gap's low is 1.03 s. The arc, not the car's
+straight axis: 20 m into a 200 m bend a car centred in the next lane is 1 m nearer the axis than in a straight.
 """
 import math
 from dataclasses import dataclass
@@ -72,8 +72,9 @@ def path_y_left(path_x: np.ndarray, path_y_right: np.ndarray, x: float) -> float
   return -float(np.interp(x, np.maximum.accumulate(path_x), path_y_right))
 
 
-def arc_y_left(curvature: float, x: float) -> float:
-  """The lateral position (left positive) x m ahead of the camera on an arc of this curvature (left positive)."""
+def arc_y_left(curvature: float, x: "float | np.ndarray") -> "float | np.ndarray":
+  """The lateral position (left positive) x m ahead (a float or an array) on an arc of this curvature (left
+  positive), the arc starting along the car."""
   return 0.5 * curvature * x * x
 
 
