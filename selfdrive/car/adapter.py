@@ -15,6 +15,7 @@ from opendbc.car.carlog import carlog
 
 from hardware.can.frame import CanFrame
 from selfdrive.car import CarControl, CarParams, CarState, RadarData
+from selfdrive.car.can_parser import FastCANParser
 from selfdrive.car.fingerprinting import Fingerprint, check_platform
 
 
@@ -47,8 +48,13 @@ class CarAdapter:
     self.car_params.fingerprintSource = source
     self.car_params.fuzzyFingerprint = fuzzy
     self._ci = ci_cls(self.car_params)
+    # opendbc's parsers, subscribed as its CarState made them, decoding faster (selfdrive/car/can_parser.py)
+    self._ci.can_parsers = {bus: None if cp is None else FastCANParser.like(cp)
+                            for bus, cp in self._ci.can_parsers.items()}
     self._ci.update([(0, [])])  # opendbc's parsers subscribe on CarState's first read: else cycle one's frames are lost
     self._ri = ci_cls.RadarInterface(self.car_params)
+    if self._ri.rcp is not None:
+      self._ri.rcp = FastCANParser.like(self._ri.rcp)
     self._radar_bus = None if self._ri.rcp is None else self._ri.rcp.bus
 
   @property

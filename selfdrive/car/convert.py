@@ -14,6 +14,7 @@ CRUISE_STATE_FIELDS = ("enabled", "speed", "speedCluster", "available", "standst
 WHEEL_SPEED_FIELDS = ("fl", "fr", "rl", "rr")
 OUR_BUTTONS = frozenset(log.CarState.ButtonEvent.Type.schema.enumerants)
 ACTUATOR_FIELDS = ("torque", "accel", "curvature", "steeringAngleDeg", "speed", "torqueOutputCan")
+CRUISE_CONTROL_FIELDS = ("cancel", "resume", "override")
 HUD_FIELDS = ("setSpeed", "leadVisible", "leftLaneVisible", "rightLaneVisible", "leadDistanceBars")
 CAR_PARAMS_SCALARS = (
   "brand", "carFingerprint", "openpilotLongitudinalControl", "pcmCruise", "mass", "wheelbase", "centerToFront",
@@ -27,6 +28,12 @@ RADAR_POINT_FIELDS = ("trackId", "dRel", "yRel", "vRel", "aRel", "measured")
 TORQUE_TUNING_FIELDS = ("latAccelFactor", "latAccelOffset", "friction", "steeringAngleDeadzoneDeg")
 
 
+def copy_fields(dst, src, names: tuple[str, ...]) -> None:
+  """dst.name = src.name for each name (capnp structs: each nested struct is fetched once, not once a field)."""
+  for name in names:
+    setattr(dst, name, getattr(src, name))
+
+
 def car_fw_of(car_params) -> list[CarParams.CarFw]:
   """The firmware versions in a log CarParams (what fill_car_params wrote) as opendbc's structs again."""
   return [CarParams.CarFw.new_message(ecu=fw.ecu, request=list(fw.request),
@@ -37,8 +44,7 @@ def fill_live_tracks(out, rd: RadarData) -> None:
   """opendbc's RadarData into a log liveTracks builder."""
   out.canError, out.radarFault = rd.errors.canError, rd.errors.radarFault
   for dst, src in zip(out.init("points", len(rd.points)), rd.points, strict=True):
-    for name in RADAR_POINT_FIELDS:
-      setattr(dst, name, getattr(src, name))
+    copy_fields(dst, src, RADAR_POINT_FIELDS)
 
 
 def live_tracks_message(rd: RadarData):
@@ -51,12 +57,9 @@ def live_tracks_message(rd: RadarData):
 
 def fill_car_state(out, cs: CarState) -> None:
   """Copy opendbc's CarState into a log carState builder."""
-  for name in CAR_STATE_SCALARS:
-    setattr(out, name, getattr(cs, name))
-  for name in CRUISE_STATE_FIELDS:
-    setattr(out.cruiseState, name, getattr(cs.cruiseState, name))
-  for name in WHEEL_SPEED_FIELDS:
-    setattr(out.wheelSpeeds, name, getattr(cs.wheelSpeeds, name))
+  copy_fields(out, cs, CAR_STATE_SCALARS)
+  copy_fields(out.cruiseState, cs.cruiseState, CRUISE_STATE_FIELDS)
+  copy_fields(out.wheelSpeeds, cs.wheelSpeeds, WHEEL_SPEED_FIELDS)
   out.gearShifter = str(cs.gearShifter)
   events = out.init("buttonEvents", len(cs.buttonEvents))
   for ev, src in zip(events, cs.buttonEvents, strict=True):
@@ -69,41 +72,32 @@ def to_opendbc_car_control(cc) -> CarControl:
   out = CarControl.new_message()
   out.enabled, out.latActive, out.longActive = cc.enabled, cc.latActive, cc.longActive
   out.leftBlinker, out.rightBlinker, out.currentCurvature = cc.leftBlinker, cc.rightBlinker, cc.currentCurvature
-  for name in ACTUATOR_FIELDS:
-    setattr(out.actuators, name, getattr(cc.actuators, name))
-  out.actuators.longControlState = str(cc.actuators.longControlState)
-  out.cruiseControl.cancel, out.cruiseControl.resume = cc.cruiseControl.cancel, cc.cruiseControl.resume
-  out.cruiseControl.override = cc.cruiseControl.override
-  for name in HUD_FIELDS:
-    setattr(out.hudControl, name, getattr(cc.hudControl, name))
-  out.hudControl.visualAlert = str(cc.hudControl.visualAlert)
-  out.hudControl.audibleAlert = str(cc.hudControl.audibleAlert)
+  fill_actuators(out.actuators, cc.actuators)
+  copy_fields(out.cruiseControl, cc.cruiseControl, CRUISE_CONTROL_FIELDS)
+  hud, cc_hud = out.hudControl, cc.hudControl
+  copy_fields(hud, cc_hud, HUD_FIELDS)
+  hud.visualAlert, hud.audibleAlert = str(cc_hud.visualAlert), str(cc_hud.audibleAlert)
   return out
 
 
 def fill_actuators(out, actuators) -> None:
   """Copy opendbc's Actuators (what the car controller really sent) into a log Actuators builder."""
-  for name in ACTUATOR_FIELDS:
-    setattr(out, name, getattr(actuators, name))
+  copy_fields(out, actuators, ACTUATOR_FIELDS)
   out.longControlState = str(actuators.longControlState)
 
 
 def fill_car_params(out, cp: CarParams) -> None:
-  for name in CAR_PARAMS_SCALARS:
-    setattr(out, name, getattr(cp, name))
+  copy_fields(out, cp, CAR_PARAMS_SCALARS)
   out.fingerprintSource = str(cp.fingerprintSource)
   car_fw = out.init("carFw", len(cp.carFw))
   for dst, src in zip(car_fw, cp.carFw, strict=True):
-    for name in CAR_FW_FIELDS:
-      setattr(dst, name, getattr(src, name))
+    copy_fields(dst, src, CAR_FW_FIELDS)
     dst.ecu, dst.request = str(src.ecu), list(src.request)
   out.steerControlType = str(cp.steerControlType)
   configs = out.init("safetyConfigs", len(cp.safetyConfigs))
   for dst, src in zip(configs, cp.safetyConfigs, strict=True):
     dst.safetyModel, dst.safetyParam = src.safetyModel.raw, src.safetyParam
-  torque = cp.lateralTuning.torque
-  for name in TORQUE_TUNING_FIELDS:
-    setattr(out.lateralTuning, name, getattr(torque, name))
+  copy_fields(out.lateralTuning, cp.lateralTuning.torque, TORQUE_TUNING_FIELDS)
   lt = cp.longitudinalTuning
   out.longitudinalTuning.kpBP, out.longitudinalTuning.kpV = list(lt.kpBP), list(lt.kpV)
   out.longitudinalTuning.kiBP, out.longitudinalTuning.kiV = list(lt.kiBP), list(lt.kiV)
