@@ -323,6 +323,26 @@ def test_traffic_behaviours_happen():
   assert world.stats.collisions == 0
 
 
+def test_lane_wander_moves_cars_smoothly_within_their_lanes_and_changes_nothing_else():
+  """Training drives' cars drift about their lane centres; the simulator's stay on them, and the drift draws on its
+  own random stream: the same seed schedules the same events and spawns the same cars either way."""
+  plain, wandering = World(1003, WorldConfig()), World(1003, WorldConfig(lane_wander=0.5))
+  lay = wandering.road.layout
+  offsets, rates = [], []
+  for _ in range(round(60.0 / C.DT)):
+    for w in (plain, wandering):
+      w.step(Controls(gas=0.2))
+    for c in wandering.traffic.cars:
+      if c.lc_t0 < 0:
+        offsets.append(c.d - lay.lane_d(lay.lane_at(c.d)))
+        rates.append(c.d_rate)
+  assert all(c.d == lay.lane_d(lay.lane_at(c.d)) for c in plain.traffic.cars if c.lc_t0 < 0)
+  assert np.max(np.abs(offsets)) <= C.LANE_WANDER_MAX_M + 1e-9 and np.std(offsets) > 0.15
+  assert np.percentile(np.abs(rates), 99) < 1.0   # a drift, not a jitter: the renderer turns d_rate into heading
+  assert plain.traffic.schedule == wandering.traffic.schedule
+  assert [c.kind for c in plain.traffic.cars[:3]] == [c.kind for c in wandering.traffic.cars[:3]]
+
+
 def test_straight_drive_stays_in_lane():
   world = World(6, WorldConfig(traffic=False, start_speed=20.0))
   world.vehicle.state.yaw += 0.02  # start a little crooked

@@ -69,6 +69,8 @@ class Car:
   lc_t0: float = -1.0
   lc_dur: float = 0.0
   d_rate: float = 0.0
+  wander: float = 0.0       # m off its lane centre (lane wander), outside lane changes ...
+  wander_aim: float = 0.0   # ... and where it is drifting to
   pacing: bool = False      # holding station just ahead of the ego, in the next lane, to cut in
 
   @property
@@ -87,8 +89,10 @@ class Ego:
 
 class Traffic:
   def __init__(self, rng: np.random.Generator, road: Road, ego: Ego,
-               event_gap: tuple[float, float] = C.EVENT_GAP_S, enabled: bool = True):
+               event_gap: tuple[float, float] = C.EVENT_GAP_S, enabled: bool = True, lane_wander: float = 0.0):
     self.rng, self.road, self.layout = rng, road, road.layout
+    self.lane_wander = lane_wander
+    self._wander_rng = rng.spawn(1)[0]   # its own stream: the schedule and the cars are the same with or without it
     layout = road.layout
     self.cars: list[Car] = []
     self.log: list[LogEntry] = []
@@ -267,6 +271,15 @@ class Traffic:
       return min(a, -1.0)
     return min(a, min(max(0.8 * (c.target_v - c.v), -2.0), C.IDM_ACCEL))
 
+  def _drift(self, c: Car, dt: float) -> None:
+    """Lane wander, so that a car ahead does not always mark the lane centre: the car steers smoothly (a first-order
+    lag) after an aim that drifts about the centre (Ornstein-Uhlenbeck)."""
+    tau = C.LANE_WANDER_TAU_S
+    aim = c.wander_aim * (1.0 - dt / tau) + self.lane_wander * math.sqrt(2.0 * dt / tau) * self._wander_rng.normal()
+    c.wander_aim = min(max(aim, -C.LANE_WANDER_MAX_M), C.LANE_WANDER_MAX_M)
+    w = c.wander + (c.wander_aim - c.wander) * dt / C.LANE_WANDER_LAG_S
+    c.d_rate, c.d, c.wander = (w - c.wander) / dt, c.d + w - c.wander, w
+
   def step(self, t: float, dt: float, ego: Ego) -> None:
     while self._prepared < len(self.schedule) and self.schedule[self._prepared].t - C.EVENT_PREPARE_S <= t:
       self._prepare(self.schedule[self._prepared], ego)
@@ -287,5 +300,7 @@ class Traffic:
         d = c.lc_from + (c.lc_to - c.lc_from) * (1 - math.cos(math.pi * tau)) / 2
         c.d_rate, c.d = (d - c.d) / dt, d
         if tau >= 1.0:
-          c.lc_t0, c.d_rate = -1.0, 0.0
+          c.lc_t0, c.d_rate, c.wander, c.wander_aim = -1.0, 0.0, 0.0, 0.0
+      elif self.lane_wander > 0.0:
+        self._drift(c, dt)
     self._recycle(ego)

@@ -28,6 +28,7 @@ class WorldConfig:
   traffic: bool = True
   event_gap: tuple[float, float] = C.EVENT_GAP_S
   road: RoadShape = SIM_ROADS          # the simulator's own roads; training draws curvier ones
+  lane_wander: float = 0.0             # m (1 sigma): other cars drift about their lane centres (training drives)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class World:
     x, y, th, _ = self.road.pose(self.s)
     self.vehicle = Vehicle(state=VehicleState(x - self.d * math.sin(th), y + self.d * math.cos(th), th,
                                               v=cfg.start_speed))
-    self.traffic = Traffic(rngs[TRAFFIC_RNG], self.road, self._ego(), cfg.event_gap, cfg.traffic)
+    self.traffic = Traffic(rngs[TRAFFIC_RNG], self.road, self._ego(), cfg.event_gap, cfg.traffic, cfg.lane_wander)
     self.renderer = self.scene.renderer
     self.t = 0.0
     self.steps = 0

@@ -19,6 +19,7 @@ from tools.train.data import Episode
 DISTANCES_M = (10, 20, 50)
 WARMUP_FRAMES = 10          # the first half second: the recurrent state is still settling
 LEAD_PROB_THRESHOLD = 0.5
+NEAR_LEAD_M = 15.0          # frames with a car this close ahead are scored apart too: it can hide the road
 
 
 def predict(model: DrivingModel, episodes: list[Episode]) -> tuple[np.ndarray, np.ndarray]:
@@ -66,6 +67,9 @@ def open_loop(episodes: list[Episode], means: np.ndarray, probs: np.ndarray) -> 
       errs.setdefault("lead_detect_acc", []).append(float(lead_l == lead_p))
       if lead_l:
         add("lead_dist_err", lab[DIST_SLICES["lead"]][0] - pred[DIST_SLICES["lead"]][0])
+      if lead_l and lab[DIST_SLICES["lead"]][0] < NEAR_LEAD_M:
+        add("path_err_10m_near_lead", _y_at(pl_p[:, 0], pl_p[:, 1], 10) - _y_at(pl_l[:, 0], pl_l[:, 1], 10))
+        add("curvature_err_near_lead", act_l[0] - act_p[0])
   return {k: round(float(np.mean(v)), 4) for k, v in sorted(errs.items())}
 
 
