@@ -16,6 +16,7 @@ from selfdrive.controls.lib.radar_leads import (
   NEAR_AHEAD_M,
   NEAR_AHEAD_S,
   NEAR_OVERLAP_M,
+  RADAR_DT,
   RADAR_TO_CAMERA_M,
   LeadTracker,
   Track,
@@ -128,6 +129,31 @@ def test_a_car_cutting_in_is_the_lead_once_it_overlaps_the_car():
   centres), before its centre is within IN_PATH_M of the path; one just clear of us (2.0 m) is not yet."""
   assert LeadTracker().update([Track(3, 12.0, 1.7, -4.0)], 25.0, STRAIGHT_X, STRAIGHT_Y)[0] is not None
   assert LeadTracker().update([Track(3, 12.0, 2.0, -4.0)], 25.0, STRAIGHT_X, STRAIGHT_Y)[0] is None
+
+
+def scan_lead(track_ys: list[float], d_rel: float = 9.5, v_ego: float = 7.4) -> list[bool]:
+  """Feed one near track's lateral positions scan by scan (20 Hz): whether it was the lead at each."""
+  tracker = LeadTracker()
+  return [tracker.update([Track(3, d_rel, y, -1.0)], v_ego, STRAIGHT_X, STRAIGHT_Y)[0] is not None for y in track_ys]
+
+
+def test_a_car_cutting_in_is_the_lead_before_it_overlaps_when_it_moves_across():
+  """Seed 4: a car 10 m ahead at 7 m/s moves across at 1.7 m/s from the next lane. It is the lead from where it will
+  overlap CUT_IN_LOOKAHEAD_S later (its centre ~2.5 m off ours, as the simulator counts it in our lane at 2.4 m),
+  not only once it overlaps (1.8 m)."""
+  ys = [3.0] * 20 + [3.0 - 1.7 * RADAR_DT * k for k in range(1, 30)]   # still, then across
+  lead = scan_lead(ys)
+  first = lead.index(True)
+  assert ys[first] > NEAR_OVERLAP_M + 0.5 and all(lead[first:])
+
+
+def test_cars_beside_us_or_weaving_in_the_next_lane_are_not_leads():
+  """A car holding 2.3 m beside us with the radar's jitter, or weaving 0.4 m in the next lane every 4 s, never is."""
+  rng = np.random.default_rng(0)
+  assert not any(scan_lead(list(2.3 + rng.normal(0.0, 0.05, 400))))
+  t = np.arange(400) * RADAR_DT
+  assert not any(scan_lead(list(3.5 + 0.4 * np.sin(2 * np.pi * t / 4.0) + rng.normal(0.0, 0.05, 400))))
+  assert not any(scan_lead([2.0 + 1.0 * RADAR_DT * k for k in range(60)]))   # moving away from just clear of us
 
 
 def test_a_car_in_the_next_lane_of_a_tight_bend_is_not_the_lead():
