@@ -1,6 +1,7 @@
 """The driving model: output shapes and ranges, determinism, the compiled runner against the eager model, clear
 errors for bad weights, the warp's geometry, and the training labels."""
 import math
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -198,14 +199,20 @@ def test_training_labels_from_a_short_drive(tmp_path):
   assert lanes[1, 0, 0] < 0 < lanes[2, 0, 0]  # the ego lane's lines left (y < 0) and right of us
 
 
-def test_training_cache_holds_drives_of_one_road_shape(tmp_path):
-  """Drives cached for one road distribution are never silently mixed with, or reused as, another's."""
-  from tools.sim.road import SIM_ROADS
-  from tools.train.data import TRAIN_ROADS, generate
-  assert generate(tmp_path, [], 20.0, 1, "drives", progress=False, road=TRAIN_ROADS) == 0.0
-  assert generate(tmp_path, [], 20.0, 1, "drives", progress=False, road=TRAIN_ROADS) == 0.0  # same shape: reused
-  with pytest.raises(UserError, match="other roads"):
-    generate(tmp_path, [], 20.0, 1, "drives", progress=False, road=SIM_ROADS)
+def test_training_cache_holds_drives_of_one_shape(tmp_path):
+  """Drives cached for one road and traffic distribution are never silently mixed with, or reused as, another's,
+  and drives whose shape was never recorded are not taken for any."""
+  from tools.train.data import EVAL_SHAPE, TRAIN_SHAPE, generate
+  assert generate(tmp_path, [], 20.0, 1, "drives", progress=False, shape=TRAIN_SHAPE) == 0.0
+  assert generate(tmp_path, [], 20.0, 1, "drives", progress=False, shape=TRAIN_SHAPE) == 0.0  # same shape: reused
+  with pytest.raises(UserError, match="other roads or traffic"):
+    generate(tmp_path, [], 20.0, 1, "drives", progress=False, shape=EVAL_SHAPE)
+  with pytest.raises(UserError, match="other roads or traffic"):   # the same roads, other traffic
+    generate(tmp_path, [], 20.0, 1, "drives", progress=False, shape=replace(TRAIN_SHAPE, lane_wander=0.0))
+  unrecorded = tmp_path / "old"
+  (unrecorded / "0001000").mkdir(parents=True)
+  with pytest.raises(UserError, match="without a record"):
+    generate(unrecorded, [], 20.0, 1, "drives", progress=False, shape=TRAIN_SHAPE)
 
 
 def test_training_refuses_a_stale_evaluation_cache_before_it_trains(tmp_path, capsys):
@@ -213,10 +220,10 @@ def test_training_refuses_a_stale_evaluation_cache_before_it_trains(tmp_path, ca
   training (as they did once: the weights were written, the evaluation and the model card were not)."""
   from tools.cli import main
   (tmp_path / "eval").mkdir()
-  (tmp_path / "eval" / "roads.json").write_text("{}")
+  (tmp_path / "eval" / "drives.json").write_text("{}")
   assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--weights",
                str(tmp_path / "w.safetensors"), "--json"]) == 2
-  assert "other roads" in capsys.readouterr().err
+  assert "other roads or traffic" in capsys.readouterr().err
   assert not (tmp_path / "train").exists() and not (tmp_path / "out").exists()
 
 

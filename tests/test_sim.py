@@ -101,9 +101,10 @@ def test_road_shape_default_is_the_simulators_roads():
 
 
 def test_training_roads_are_curvier_within_their_bounds():
-  from tools.train.data import TRAIN_ROADS
-  sim, train = _curvatures(SIM_ROADS), _curvatures(TRAIN_ROADS)
-  assert sim.max() <= 1 / SIM_ROADS.min_radius + 1e-9 and train.max() <= 1 / TRAIN_ROADS.min_radius + 1e-9
+  from tools.train.data import TRAIN_SHAPE
+  train_roads = TRAIN_SHAPE.road
+  sim, train = _curvatures(SIM_ROADS), _curvatures(train_roads)
+  assert sim.max() <= 1 / SIM_ROADS.min_radius + 1e-9 and train.max() <= 1 / train_roads.min_radius + 1e-9
   share = lambda k, radius: float(np.mean(k > 1 / radius))
   assert share(train, 250.0) > 2 * share(sim, 250.0), (share(train, 250.0), share(sim, 250.0))
   assert share(train, 1000.0) > share(sim, 1000.0)   # less straight road between the curves

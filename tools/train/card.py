@@ -2,18 +2,26 @@
 import json
 from pathlib import Path
 
-from tools.train.evaluate import DISTANCES_M
+from tools.train.evaluate import DISTANCES_M, NEAR_LEAD_M
 from tools.train.train import SHIFT_MAX_M, SHIFT_STD_M
 
 
 def write_card(report: dict, path: Path) -> None:
-  ev, m, cfg, roads = report["eval"], report["model"], report["config"], report["train_roads"]
+  ev, m, cfg, shape = report["eval"], report["model"], report["config"], report["train_shape"]
+  roads = shape["road"]
   rows = [("lane line lateral error (ego lane's two lines)", [ev[f"lane_line_err_{d}m"] for d in DISTANCES_M]),
           ("path lateral error", [ev[f"path_err_{d}m"] for d in DISTANCES_M])]
   table = "\n".join(f"| {name} | " + " | ".join(f"{v:.3f} m" for v in vals) + " |" for name, vals in rows)
   loops = "\n".join(f"| {kind} | {seed} | {r['seconds']} | {r['mean_abs_offset_m']} | {r['max_abs_offset_m']} | "
                     f"{r['lane_departures']} | {r['off_road_s']} |"
                     for kind in ("closed_loop", "closed_loop_uncalibrated") for seed, r in ev.get(kind, {}).items())
+  near = ("" if "path_err_10m_near_lead" not in ev else f"""
+With a car within {NEAR_LEAD_M:.0f} m ahead (it hides the road; a car cutting in is one):
+
+| path lateral error at 10 m | desired curvature error |
+|---|---|
+| {ev['path_err_10m_near_lead']:.3f} m | {ev['curvature_err_near_lead']:.5f} 1/m |
+""")
   text = f"""# Driving model: `models/driving.safetensors`
 
 A small tinygrad world model trained from scratch on the built-in simulator, reproducibly, on a CPU.
@@ -48,7 +56,10 @@ Wall time: {report['total_minutes']} min in all ({report['data_minutes']} min ge
 camera mount and traffic) on roads curvier than the simulator's: curve radii {roads['min_radius']:.0f} to
 {roads['max_radius']:.0f} m, log-uniform skewed by {roads['radius_skew']} towards tight curves (the simulator's lean
 towards gentle ones), straights of {roads['straight'][0]:.0f} to {roads['straight'][1]:.0f} m between them; without
-them the model read a 200 m bend as a gentler one and drifted out of it. 20 frames per second, rendered at 512x256
+them the model read a 200 m bend as a gentler one and drifted out of it. Other cars drift about their lane centres
+({shape['lane_wander']} m, 1 sigma; the simulator's keep to them): where a car ahead always marked the lane centre,
+the model learnt to steer for it, and a car cutting in 5-10 m ahead pulled its path 1-2 m sideways while its lane
+lines stayed right. 20 frames per second, rendered at 512x256
 and warped as modeld warps. The driver is the simulator's scripted driver made to wander off the lane (up to 1 m)
 and change lanes, so recoveries are in the data; labels are what it should do: the lane centre (or the lane change)
 as the path at the distances the drive covered, pure-pursuit curvature towards it, its pedal acceleration; lane
@@ -76,7 +87,7 @@ Open loop, mean absolute error over the labelled frames:
 | desired acceleration error | speed error |
 |---|---|
 | {ev['accel_err']:.3f} m/s^2 | {ev['speed_err']:.3f} m/s |
-
+{near}
 Closed loop: the model's desired curvature steers the simulated car (the scripted driver keeps the pedals);
 "uncalibrated" warps with zero roll/pitch/yaw, as modeld does until a calibration is published.
 

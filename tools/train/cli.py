@@ -35,7 +35,7 @@ def evaluate(weights: Path, data: Path, args: argparse.Namespace) -> dict:
   from tools.train import data as D
   from tools.train.evaluate import closed_loop, open_loop, predict
   seeds = [D.EVAL_SEED_BASE + i for i in range(args.eval_drives)]
-  D.generate(data / "eval", seeds, EVAL_DRIVE_S, args.jobs, "eval drives", progress=not args.json, road=D.EVAL_ROADS)
+  D.generate(data / "eval", seeds, EVAL_DRIVE_S, args.jobs, "eval drives", progress=not args.json, shape=D.EVAL_SHAPE)
   model = load_model(weights)
   eps = _episodes(data / "eval", seeds)
   report = {"eval_seeds": seeds, **open_loop(eps, *predict(model, eps))}
@@ -61,10 +61,10 @@ def run(args: argparse.Namespace) -> int:
   from tools.train.card import write_card
   from tools.train.train import describe, train
   cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-  D.check_roads(data / "eval", D.EVAL_ROADS)  # now, not after the training: a stale evaluation cache fails first
+  D.check_shape(data / "eval", D.EVAL_SHAPE)  # now, not after the training: a stale evaluation cache fails first
   seeds = [D.TRAIN_SEED_BASE + i for i in range(args.drives)]
   data_minutes = D.generate(data / "train", seeds, args.drive_s, args.jobs, "train drives", progress=not args.json,
-                            road=D.TRAIN_ROADS)
+                            shape=D.TRAIN_SHAPE)
   t_data = time.monotonic() - t0
   model = train(_episodes(data / "train", seeds), out, cfg, progress=not args.json)
   t_train = time.monotonic() - t0 - t_data
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                      metadata={"config": json.dumps(asdict(cfg)), "train_seeds": f"{seeds[0]}..{seeds[-1]}"})
   report = {"command": "localpilot train " + shlex.join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else "",
             "config": asdict(cfg), "model": describe(model), "train_drives": args.drives, "drive_s": args.drive_s,
-            "train_roads": asdict(D.TRAIN_ROADS),
+            "train_shape": asdict(D.TRAIN_SHAPE),
             "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
             "data_minutes": round(data_minutes, 1), "train_minutes": round(t_train / 60, 1)}
   report["eval"] = evaluate(weights, data, args)

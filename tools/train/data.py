@@ -38,12 +38,24 @@ CALIB_NOISE = math.radians(0.3)  # the warp's calibration is off by this much (1
 GENERATE_LOG = "generate.json"  # wall seconds each cached drive took to generate (its share of a parallel run)
 FPS = round(1 / (C.DT * C.STEPS_PER_FRAME))
 FUTURE_FRAMES = round(float(T_IDXS[-1]) * FPS)  # a frame needs this much future for its plan label
+SHAPE_FILE = "drives.json"     # the DriveShape a cache directory's drives were made with
+
+
+@dataclass(frozen=True)
+class DriveShape:
+  """What a cache directory's drives were made with: the roads, and how much other cars wander in their lanes."""
+  road: RoadShape
+  lane_wander: float = 0.0   # m, 1 sigma (WorldConfig.lane_wander)
+
+
 # Training roads are curvier than the simulator's (whose radii lean gentle, ~12 % of curves under 250 m): trained on
 # those, the model read a 200 m bend as one of 300 m and drifted out of it. Here over a third of curves are under
 # 250 m, one in eight tighter than any simulator road, with shorter straights between them.
-TRAIN_ROADS = RoadShape(min_radius=130.0, radius_skew=1.5, straight=(40.0, 300.0))
-EVAL_ROADS = SIM_ROADS         # evaluation drives keep the simulator's own roads
-ROADS_FILE = "roads.json"      # the road shape a cache directory's drives were made with
+# Other cars wander in their lanes (0.5 m, 1 sigma): in the simulator's traffic a car ahead sits on the lane centre,
+# so it marked the path the labels follow wherever the wandering expert was, and the model learnt to steer for it: a
+# car cutting in 5-10 m ahead pulled its path 1-2 m sideways while its lane lines stayed right.
+TRAIN_SHAPE = DriveShape(RoadShape(min_radius=130.0, radius_skew=1.5, straight=(40.0, 300.0)), lane_wander=0.5)
+EVAL_SHAPE = DriveShape(SIM_ROADS)   # evaluation drives are the simulator's own
 
 
 @dataclass
@@ -126,10 +138,11 @@ def _labels(world: World, rec: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def record_episode(seed: int, seconds: float, out: Path, lane_changes: bool = True,
-                   road: RoadShape = SIM_ROADS) -> dict[str, float]:
+                   shape: DriveShape = EVAL_SHAPE) -> dict[str, float]:
   """Drive one seed for `seconds` and cache its frames and labels under `out` (written last, atomically)."""
   rng = np.random.default_rng([seed, 7])
-  world = World(seed, WorldConfig(start_speed=float(rng.uniform(*START_SPEED)), road=road))
+  world = World(seed, WorldConfig(start_speed=float(rng.uniform(*START_SPEED)), road=shape.road,
+                                  lane_wander=shape.lane_wander))
   cam = world.camera
   rpy = (cam.mount_roll, cam.mount_pitch + rng.normal() * CALIB_NOISE, cam.mount_yaw + rng.normal() * CALIB_NOISE)
   warp = camera_from_model(cam.intrinsics, rpy)
@@ -168,38 +181,41 @@ def record_episode(seed: int, seconds: float, out: Path, lane_changes: bool = Tr
           "lane_changes": float(np.sum(np.diff((arr["desire"] > 0).astype(int)) == 1))}
 
 
-def _record(job: tuple[int, float, str, RoadShape]) -> tuple[int, dict[str, float]]:
-  seed, seconds, out, road = job
+def _record(job: tuple[int, float, str, DriveShape]) -> tuple[int, dict[str, float]]:
+  seed, seconds, out, shape = job
   os.nice(5)
-  return seed, record_episode(seed, seconds, Path(out), road=road)
+  return seed, record_episode(seed, seconds, Path(out), shape=shape)
 
 
-def check_roads(root: Path, road: RoadShape) -> None:
-  """A cache directory holds drives of one road shape: mixing in drives made with another would train on a
-  distribution nobody asked for."""
-  want = json.dumps(asdict(road))
-  f = root / ROADS_FILE
+def check_shape(root: Path, shape: DriveShape) -> None:
+  """A cache directory holds drives of one shape: mixing in drives made with another, or reusing drives whose shape
+  was not recorded, would train on a distribution nobody asked for."""
+  want = json.dumps(asdict(shape))
+  f = root / SHAPE_FILE
   if f.exists() and f.read_text() != want:
-    raise UserError(f"{root}: its drives were made on other roads ({f.read_text()}, not {want}); delete that "
-                    "directory or pass another --data")
+    raise UserError(f"{root}: its drives were made on other roads or traffic ({f.read_text()}, not {want}); delete "
+                    "that directory or pass another --data")
+  if not f.exists() and root.exists() and any(p.is_dir() for p in root.iterdir()):
+    raise UserError(f"{root}: it holds drives made without a record of their roads and traffic ({SHAPE_FILE}); "
+                    "delete that directory or pass another --data")
   root.mkdir(parents=True, exist_ok=True)
   f.write_text(want)
 
 
 def generate(root: Path, seeds: list[int], seconds: float, jobs: int, desc: str, progress: bool = True,
-             road: RoadShape = SIM_ROADS) -> float:
-  """Record every seed not already cached, `jobs` at a time, on roads of this shape, with a progress bar. Returns
+             shape: DriveShape = EVAL_SHAPE) -> float:
+  """Record every seed not already cached, `jobs` at a time, drives of this shape, with a progress bar. Returns
   the wall time spent generating these seeds, now or when they were cached (minutes)."""
   import multiprocessing as mp
   import time
 
   from tqdm import tqdm
-  check_roads(root, road)
+  check_shape(root, shape)
   log = root / GENERATE_LOG
   spent = json.loads(log.read_text()) if log.exists() else {}
   todo = [s for s in seeds if not (episode_dir(root, s) / "labels.npz").exists()]
   if todo:
-    work = [(s, seconds, str(episode_dir(root, s)), road) for s in todo]
+    work = [(s, seconds, str(episode_dir(root, s)), shape) for s in todo]
     t0 = time.monotonic()
     with mp.get_context("spawn").Pool(jobs) as pool, tqdm(total=len(seeds), initial=len(seeds) - len(todo), desc=desc,
                                                            unit="drive", disable=not progress) as bar:
