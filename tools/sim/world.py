@@ -28,7 +28,7 @@ class WorldConfig:
   traffic: bool = True
   event_gap: tuple[float, float] = C.EVENT_GAP_S
   road: RoadShape = SIM_ROADS          # the simulator's own roads; training draws curvier ones
-  lane_wander: float = 0.0             # m (1 sigma): other cars drift about their lane centres (training drives)
+  lane_wander: float = 0.0             # m (1 sigma of their aim): other cars drift in their lanes (training drives)
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,8 @@ camera mount and traffic) on roads curvier than the simulator's: curve radii {ro
 {roads['max_radius']:.0f} m, log-uniform skewed by {roads['radius_skew']} towards tight curves (the simulator's lean
 towards gentle ones), straights of {roads['straight'][0]:.0f} to {roads['straight'][1]:.0f} m between them; without
 them the model read a 200 m bend as a gentler one and drifted out of it. Other cars drift about their lane centres
-({shape['lane_wander']} m, 1 sigma; the simulator's keep to them): where a car ahead always marked the lane centre,
+(after an aim of {shape['lane_wander']} m, 1 sigma: ~0.3 m off typically; the simulator's keep to them): where a car
+ahead always marked the lane centre,
 the model learnt to steer for it, and a car cutting in 5-10 m ahead pulled its path 1-2 m sideways while its lane
 lines stayed right. 20 frames per second, rendered at 512x256
 and warped as modeld warps. The driver is the simulator's scripted driver made to wander off the lane (up to 1 m)
