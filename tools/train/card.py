@@ -57,15 +57,14 @@ camera mount and traffic) on roads curvier than the simulator's: curve radii {ro
 {roads['max_radius']:.0f} m, log-uniform skewed by {roads['radius_skew']} towards tight curves (the simulator's lean
 towards gentle ones), straights of {roads['straight'][0]:.0f} to {roads['straight'][1]:.0f} m between them; without
 them the model read a 200 m bend as a gentler one and drifted out of it. Other cars drift about their lane centres
-(after an aim of {shape['lane_wander']} m, 1 sigma: ~0.3 m off typically; the simulator's keep to them): where a car
-ahead always marked the lane centre,
-the model learnt to steer for it, and a car cutting in 5-10 m ahead pulled its path 1-2 m sideways while its lane
-lines stayed right. 20 frames per second, rendered at 512x256
-and warped as modeld warps. The driver is the simulator's scripted driver made to wander off the lane (up to 1 m)
-and change lanes, so recoveries are in the data; labels are what it should do: the lane centre (or the lane change)
-as the path at the distances the drive covered, pure-pursuit curvature towards it, its pedal acceleration; lane
-lines, road edges and the lead (within 100 m) from the simulator's ground truth. The warp's calibration is perturbed
-by 0.3 degrees (1 sigma) per drive.
+(after an aim of {shape['lane_wander']} m, 1 sigma: 0.26 m off on average, 0.57 m at the 95th percentile; the
+simulator's keep to them): where a car ahead always marked the lane centre, the model learnt to steer for it, and a
+car cutting in 5-10 m ahead pulled its path 1-2 m sideways while its lane lines stayed right. 20 frames per second,
+rendered at 512x256 and warped as modeld warps. The driver is the simulator's scripted driver made to wander off the
+lane (up to 1 m) and change lanes, so recoveries are in the data; labels are what it should do: the lane centre (or
+the lane change) as the path at the distances the drive covered, pure-pursuit curvature towards it, its pedal
+acceleration; lane lines, road edges and the lead (within 100 m) from the simulator's ground truth. The warp's
+calibration is perturbed by 0.3 degrees (1 sigma) per drive.
 
 ## Training
 {json.dumps(cfg)}: AdamW, cosine schedule, windows of {cfg['seq']} consecutive frames whose recurrent state

@@ -51,10 +51,10 @@ class DriveShape:
 # Training roads are curvier than the simulator's (whose radii lean gentle, ~12 % of curves under 250 m): trained on
 # those, the model read a 200 m bend as one of 300 m and drifted out of it. Here over a third of curves are under
 # 250 m, one in eight tighter than any simulator road, with shorter straights between them.
-# Other cars wander in their lanes (an aim of 0.5 m, 1 sigma; ~0.3 m off): in the simulator's traffic a car ahead
-# sits on the lane centre, so it marked the path the labels follow wherever the wandering expert was, and the model
-# learnt to steer for it: a car cutting in 5-10 m ahead pulled its path 1-2 m sideways while its lane lines stayed
-# right.
+# Other cars wander in their lanes (an aim of 0.5 m, 1 sigma; 0.26 m off on average): in the simulator's traffic a
+# car ahead sits on the lane centre, so it marked the path the labels follow wherever the wandering expert was, and
+# the model learnt to steer for it: a car cutting in 5-10 m ahead pulled its path 1-2 m sideways while its lane lines
+# stayed right.
 TRAIN_SHAPE = DriveShape(RoadShape(min_radius=130.0, radius_skew=1.5, straight=(40.0, 300.0)), lane_wander=0.5)
 EVAL_SHAPE = DriveShape(SIM_ROADS)   # evaluation drives are the simulator's own
 

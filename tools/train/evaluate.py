@@ -54,10 +54,11 @@ def open_loop(episodes: list[Episode], means: np.ndarray, probs: np.ndarray) -> 
       lab, pred = ep.dist[t], mean[t]
       ll_l, ll_p = lab[DIST_SLICES["lane_lines"]].reshape(4, -1, 2), pred[DIST_SLICES["lane_lines"]].reshape(4, -1, 2)
       pl_l, pl_p = lab[DIST_SLICES["plan"]].reshape(-1, 9), pred[DIST_SLICES["plan"]].reshape(-1, 9)
+      path_err = {d: _y_at(pl_p[:, 0], pl_p[:, 1], d) - _y_at(pl_l[:, 0], pl_l[:, 1], d) for d in DISTANCES_M}
       for d in DISTANCES_M:
         add(f"lane_line_err_{d}m", np.mean([np.interp(d, X_IDXS, ll_p[j, :, 0]) - np.interp(d, X_IDXS, ll_l[j, :, 0])
                                              for j in (1, 2)]))
-        add(f"path_err_{d}m", _y_at(pl_p[:, 0], pl_p[:, 1], d) - _y_at(pl_l[:, 0], pl_l[:, 1], d))
+        add(f"path_err_{d}m", path_err[d])
       act_l, act_p = lab[DIST_SLICES["action"]], pred[DIST_SLICES["action"]]
       add("curvature_err", act_l[0] - act_p[0])
       add("accel_err", act_l[1] - act_p[1])
@@ -68,7 +69,7 @@ def open_loop(episodes: list[Episode], means: np.ndarray, probs: np.ndarray) -> 
       if lead_l:
         add("lead_dist_err", lab[DIST_SLICES["lead"]][0] - pred[DIST_SLICES["lead"]][0])
       if lead_l and lab[DIST_SLICES["lead"]][0] < NEAR_LEAD_M:
-        add("path_err_10m_near_lead", _y_at(pl_p[:, 0], pl_p[:, 1], 10) - _y_at(pl_l[:, 0], pl_l[:, 1], 10))
+        add("path_err_10m_near_lead", path_err[10])
         add("curvature_err_near_lead", act_l[0] - act_p[0])
   return {k: round(float(np.mean(v)), 4) for k, v in sorted(errs.items())}
 

@@ -10,13 +10,13 @@ Close ahead the car cannot get out of the way of what it is heading into whateve
 NEAR_AHEAD_M or NEAR_AHEAD_S at our speed whose body overlaps ours (centres within NEAR_OVERLAP_M side by side) on
 the arc the car is turning on now is in the path too. On simulator seed 8 a car that had cut in 5 m ahead dropped out
 of the lead for 0.4 s while the model, blinded by it, swung its path 2-5 m sideways at 10 m; the plan eased its
-braking from -3.5 to -2.6 m/s^2. On seed 4 a car cutting in 10 m ahead was taken as the lead only once its centre was
-within IN_PATH_M of the path, 0.25-0.5 s after it was in our lane, and the time gap fell to 1.01 s; with the overlap
-it is the lead within 0.2 s (the resolution of that trace), and the gap's low is 1.03 s. The arc, not the car's
-straight axis: 20 m into a 200 m bend a car centred in the next lane is 1 m nearer the axis than in a straight.
-A car moving sideways towards us counts where it will be CUT_IN_LOOKAHEAD_S later (its lateral speed filtered from
-the scans): on seed 4 the simulator counts a car cutting in 10 m ahead at 7 m/s (and braking at 6 m/s^2) in our lane
-when its centre is 2.4 m off ours; on the overlap alone radard took it 0.3 s later, and the time gap fell to 0.97 s.
+braking from -3.5 to -2.6 m/s^2. The arc, not the car's straight axis: 20 m into a 200 m bend a car centred in the
+next lane is 1 m nearer the axis than in a straight.
+A near track moving sideways counts where it will be CUT_IN_LOOKAHEAD_S later too (its lateral speed filtered from
+the scans). On seed 4 the simulator counts a car cutting in 10 m ahead at 7 m/s (then braking at 6 m/s^2) in our lane
+from 352.45 s, its centre 2.4 m off ours. Within IN_PATH_M of the path it was the lead 0.25-0.5 s later (time gap
+1.01 s); on the overlap alone at 352.80 (0.97-1.03 s, by one scan); with the look-ahead at 352.45, the same scan
+(1.20 s). Scans 0.05 s apart, read from the recorded drives.
 """
 import math
 from dataclasses import dataclass
@@ -33,7 +33,7 @@ CUT_IN_LOOKAHEAD_S = 0.5   # a near track moving sideways is also taken where it
 PATH_STD_MAX_M = 1.0       # the most the path's uncertainty widens either (an adjacent lane's centre stays outside)
 RADAR_DT = 0.05            # the radar scans at 20 Hz
 ALPHA, BETA = 0.35, 0.06   # the speed/acceleration tracker's gains (a steady-state Kalman filter)
-Y_ALPHA, Y_BETA = 0.3, 0.05  # the lateral position/speed tracker's: the radar's ~0.05 m jitter gives ~0.07 m/s
+Y_ALPHA, Y_BETA = 0.3, 0.05  # the lateral position/speed tracker's: 0.05 m of jitter gives 0.07 m/s (measured)
 A_LEAD_TAU = 1.5           # s: an old acceleration estimate decays towards 0 (openpilot's aLeadTau)
 
 
@@ -89,6 +89,11 @@ def arc_y_left(curvature: float, x: "float | np.ndarray") -> "float | np.ndarray
   return 0.5 * curvature * x * x
 
 
+def _overlaps(y: float, vy: float, arc_y: float) -> bool:
+  """A near track overlaps our car on its arc, now or CUT_IN_LOOKAHEAD_S later at its lateral speed."""
+  return min(abs(y - arc_y), abs(y + vy * CUT_IN_LOOKAHEAD_S - arc_y)) < NEAR_OVERLAP_M
+
+
 class LeadTracker:
   def __init__(self):
     self.filters: dict[int, _Filter] = {}
@@ -115,9 +120,7 @@ class LeadTracker:
       widen = 0.0 if path_y_std is None else min(float(np.interp(x, path_x, path_y_std)), PATH_STD_MAX_M)
       width = KEEP_IN_PATH_M if t.track_id == self.lead_id else IN_PATH_M
       f = self.filters[t.track_id]
-      arc = arc_y_left(curvature, x)
-      soon = t.y_rel + f.vy * CUT_IN_LOOKAHEAD_S
-      ahead = t.d_rel < near and min(abs(t.y_rel - arc), abs(soon - arc)) < NEAR_OVERLAP_M
+      ahead = t.d_rel < near and _overlaps(t.y_rel, f.vy, arc_y_left(curvature, x))
       if (abs(offset) < width + widen or ahead) and t.d_rel > 0:
         in_path.append(RadarLead(t.track_id, t.d_rel, t.y_rel, t.v_rel, max(f.v, 0.0), f.a, offset, f.age))
     in_path.sort(key=lambda lead: lead.d_rel)
