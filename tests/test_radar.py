@@ -12,6 +12,7 @@ from selfdrive.car.adapter import CarAdapter
 from selfdrive.car.convert import fill_live_tracks
 from selfdrive.controls import radard
 from selfdrive.controls.lib.radar_leads import (
+  CUT_IN_AHEAD_S,
   IN_PATH_M,
   NEAR_AHEAD_M,
   NEAR_AHEAD_S,
@@ -154,6 +155,60 @@ def test_cars_beside_us_or_weaving_in_the_next_lane_are_not_leads():
   t = np.arange(400) * RADAR_DT
   assert not any(scan_lead(list(3.5 + 0.4 * np.sin(2 * np.pi * t / 4.0) + rng.normal(0.0, 0.05, 400))))
   assert not any(scan_lead([2.0 + 1.0 * RADAR_DT * k for k in range(60)]))   # moving away from just clear of us
+
+
+def scan_lead_on_path(track_ys, paths_y_right, d_rel: float, v_ego: float) -> list[bool]:
+  """Feed one track's lateral positions (left positive) with the path of each scan: whether it was the lead."""
+  tracker = LeadTracker()
+  return [tracker.update([Track(3, d_rel, y, -3.0)], v_ego, STRAIGHT_X, path)[0] is not None
+          for y, path in zip(track_ys, paths_y_right, strict=True)]
+
+
+def test_a_car_cutting_in_further_ahead_is_the_lead_before_it_reaches_the_path():
+  """Seed 23: at 18.6 m/s a car 17.7 m ahead (0.95 s, past the near zone) comes across from the next lane at
+  1.5 m/s. It is the lead from where it will be within IN_PATH_M of the path CUT_IN_LOOKAHEAD_S later, not only
+  once it is; past CUT_IN_AHEAD_S ahead only once it is."""
+  ys = [3.7] * 20 + [3.7 - 1.5 * RADAR_DT * k for k in range(1, 50)]
+  straight = [STRAIGHT_Y] * len(ys)
+  lead = scan_lead_on_path(ys, straight, 17.7, 18.6)
+  first = lead.index(True)
+  assert ys[first] > IN_PATH_M + 0.5 and all(lead[first:])
+  far = scan_lead_on_path(ys, straight, CUT_IN_AHEAD_S * 18.6 + 3.0, 18.6)
+  assert ys[far.index(True)] < IN_PATH_M
+
+
+def bend_entry(v: float, ahead_m: float, lane_offset_m: float, seconds: float):
+  """Driving at v along the centre of a road that turns left (straight, then its curvature rising to 1/150 over 30 m
+  from 40 m ahead): per 20 Hz scan, the road's centre as the path (y right, at STRAIGHT_X) and where a car ahead_m
+  further along the road, lane_offset_m left of the centre, is in our frame (x ahead of the camera, y left)."""
+  ds = 0.05
+  s, reach = np.arange(0.0, v * seconds + 200.0, ds), round(150.0 / ds)   # the path: 150 m of road, ahead of us
+  heading = np.cumsum(np.clip((s - 40.0) / 30.0, 0.0, 1.0) / 150.0) * ds
+  xs, ys = np.cumsum(np.cos(heading)) * ds, np.cumsum(np.sin(heading)) * ds
+  out = []
+  for k in range(round(seconds / RADAR_DT)):
+    i, j = round(v * k * RADAR_DT / ds), round((v * k * RADAR_DT + ahead_m) / ds)
+    to_ours = np.array([[np.cos(heading[i]), np.sin(heading[i])], [-np.sin(heading[i]), np.cos(heading[i])]])
+    road_x, road_y = to_ours @ (np.stack([xs[i:i + reach], ys[i:i + reach]]) - [[xs[i]], [ys[i]]])
+    car = [xs[j] - np.sin(heading[j]) * lane_offset_m, ys[j] + np.cos(heading[j]) * lane_offset_m]
+    car_x, car_y = to_ours @ (np.array(car) - [xs[i], ys[i]])
+    out.append((float(car_x), float(car_y), -np.interp(STRAIGHT_X, road_x, road_y)))
+  return out
+
+
+def test_a_car_keeping_the_next_lane_into_a_bend_is_not_the_lead():
+  """Into a 150 m left bend at 25 m/s, the car in the lane to our right 25 m ahead moves sideways in our frame as the
+  road turns it and then us (over 1 m/s), and so does the model's path there, which also jitters from frame to frame
+  (0.1 m): its offset from the path holds, so it never is the lead. One in our lane always is."""
+  rng = np.random.default_rng(1)
+  for lane, lead_expected in ((-3.6, False), (0.0, True)):
+    scans = bend_entry(25.0, 25.0, lane, 6.0)
+    tracker = LeadTracker()
+    leads = [tracker.update([Track(3, x - RADAR_TO_CAMERA_M, y + rng.normal(0.0, 0.05), 0.0)], 25.0, STRAIGHT_X,
+                            path + rng.normal(0.0, 0.1))[0] is not None for x, y, path in scans]
+    assert all(lead == lead_expected for lead in leads)
+  ys = [y for _, y, _ in bend_entry(25.0, 25.0, -3.6, 6.0)]
+  assert np.ptp(ys) > 1.0 and np.max(np.abs(np.diff(ys))) / RADAR_DT > 1.0, "the car moves sideways in our frame"
 
 
 def test_a_car_in_the_next_lane_of_a_tight_bend_is_not_the_lead():
