@@ -211,6 +211,21 @@ def test_a_car_keeping_the_next_lane_into_a_bend_is_not_the_lead():
   assert np.ptp(ys) > 1.0 and np.max(np.abs(np.diff(ys))) / RADAR_DT > 1.0, "the car moves sideways in our frame"
 
 
+def test_a_car_in_the_next_lane_stays_out_when_the_path_changes_source():
+  """The model's path (curving left, 1.5 m off the straight arc at 25 m) gives way to the steering arc when modeld
+  stops, and comes back: the car in the lane to the right jumps 1.5 m towards the path, then away, in one scan, which
+  is no motion of its own."""
+  x = 25.0 + RADAR_TO_CAMERA_M
+  std = np.full_like(STRAIGHT_X, 0.2)
+  bent = -0.5 * (2 * 1.5 / x ** 2) * STRAIGHT_X ** 2    # y right: 1.5 m left at the car
+  tracker, car = LeadTracker(), Track(3, 25.0, 1.5 - 3.6, 0.0)   # centred in the lane to the right of the road's
+  leads = []
+  for k in range(90):
+    model = k < 30 or k >= 60
+    leads.append(tracker.update([car], 20.0, STRAIGHT_X, bent if model else STRAIGHT_Y, std if model else None)[0])
+  assert all(lead is None for lead in leads)
+
+
 def test_a_car_in_the_next_lane_of_a_tight_bend_is_not_the_lead():
   """30 m/s into a 150 m left bend, 23 m ahead: the car centred in the lane to our right is 1.4 m right of the car's
   straight axis (the bend's inside is left) but 3.6 m from the arc the car is turning on, and from the path."""

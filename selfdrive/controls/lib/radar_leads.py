@@ -118,6 +118,7 @@ class LeadTracker:
   def __init__(self):
     self.filters: dict[int, _Filter] = {}
     self.lead_id: int | None = None
+    self.model_path = False   # the last path was the model's (not the steering arc)
 
   def update(self, tracks: list[Track], v_ego: float, path_x: np.ndarray, path_y_right: np.ndarray,
              path_y_std: np.ndarray | None = None, curvature: float = 0.0) -> tuple[RadarLead | None, RadarLead | None]:
@@ -126,6 +127,10 @@ class LeadTracker:
     is turning on now, left positive)."""
     seen = {t.track_id for t in tracks}
     self.filters = {k: f for k, f in self.filters.items() if k in seen}
+    if self.model_path != (path_y_std is not None):   # another path: offsets from the old one say nothing of motion
+      self.model_path = path_y_std is not None
+      for f in self.filters.values():
+        f.offset, f.v_offset = math.nan, 0.0
     for t in tracks:
       v = v_ego + t.v_rel
       if t.track_id in self.filters:
