@@ -16,6 +16,7 @@ from selfdrive.controls.lib.desire_helper import Desire, DesireHelper, DriverInp
 from selfdrive.controls.lib.lateral_planner import clip_curvature, curvature_limits, curvature_plan
 from selfdrive.controls.lib.limits import (
   ACCEL_MIN,
+  CURVE_DECEL_MAX,
   CURVE_LATERAL_ACCEL,
   DT_MDL,
   FOLLOW_TIME_GAP,
@@ -25,13 +26,21 @@ from selfdrive.controls.lib.limits import (
   JERK_MIN,
   LANE_CHANGE_SPEED_MIN,
   LANE_CHANGE_TIME_MAX,
+  STEER_CAPABILITY_S,
+  STEER_CAPABILITY_SHARE,
   STOP_DISTANCE,
   T_CONTROL,
   accel_max,
 )
 from selfdrive.controls.lib.long_mpc import T_MPC, LeadPrediction, LongitudinalMpc, MpcProblem, SpeedLimit
-from selfdrive.controls.lib.longitudinal_planner import Lead, LongitudinalPlanner, model_lead
-from selfdrive.controls.lib.path import PathCurvature, curve_speed_limit, path_curvature, with_planned_curvature
+from selfdrive.controls.lib.longitudinal_planner import STOP_SHORT_M, Lead, LongitudinalPlanner, model_lead
+from selfdrive.controls.lib.path import (
+  PathCurvature,
+  curve_decel,
+  curve_speed_limit,
+  path_curvature,
+  with_planned_curvature,
+)
 
 LCS = log.LaneChangeState
 EPS = 1e-6
@@ -157,6 +166,49 @@ def test_slows_for_a_curve_ahead():
   assert v * v / radius <= CURVE_LATERAL_ACCEL * 1.05, f"entered the curve at {v:.1f} m/s"
 
 
+LAT_ACCEL_FACTOR = 1.96   # m/s^2 at full torque: the RAV4's (opendbc's torque data)
+
+
+def speed_into_curve(radius: float, ahead: float, v0: float, hard: bool) -> float:
+  """Drive at v0 towards a curve `ahead` m away, the planner braking for it (as plannerd asks it to when `hard`):
+  the speed at its start."""
+  x = np.arange(0.0, 400.0, 5.0)
+  curv = PathCurvature(x, np.where(x >= ahead, 1 / radius, 0.0))
+  planner = LongitudinalPlanner(0.15, 0.25)
+  v, s = v0, 0.0
+  while s < ahead:
+    shifted = PathCurvature(x - s, curv.k)
+    decel = curve_decel(shifted, v, LAT_ACCEL_FACTOR) if hard else CURVE_DECEL_MAX
+    a = planner.update(v, 0.0, v0, None, SpeedLimit(*curve_speed_limit(shifted), decel), 1.45, True).a_target
+    s += v * DT_MDL
+    v = max(v + a * DT_MDL, 0.0)
+  return v
+
+
+def test_a_curve_the_steering_cannot_hold_is_braked_for_hard():
+  """Seed 43: a 227 m bend the model saw 1 s (25 m) ahead at 22 m/s. Braking at CURVE_DECEL_MAX the car enters it
+  needing 1.74 m/s^2, more than the steering holds (STEER_CAPABILITY_SHARE of 1.96); allowed to brake as hard as the
+  stack brakes, it enters 0.6 m/s slower (1.61 m/s^2)."""
+  radius = 227.0
+  soft, hard = speed_into_curve(radius, 25.0, 22.0, hard=False), speed_into_curve(radius, 25.0, 22.0, hard=True)
+  assert soft ** 2 / radius > STEER_CAPABILITY_SHARE * LAT_ACCEL_FACTOR
+  assert hard < soft - 0.5
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(0.0, 1 / 50), st.floats(0.0, 300.0), st.floats(0.0, 40.0), st.floats(0.5, 3.0))
+def test_curve_braking_is_hard_exactly_where_a_curve_near_ahead_outgrows_the_steering(k, at, v, laf):
+  """Hard braking is allowed where a curve within STEER_CAPABILITY_S asks more than the steering holds, only there."""
+  x = np.arange(0.0, 400.0, 5.0)
+  decel = curve_decel(PathCurvature(x, np.where(x >= at, k, 0.0)), v, laf)
+  near = at <= max(v, 1.0) * STEER_CAPABILITY_S - 5.0   # the curve reaches into the window (x is 5 m apart)
+  far = at > max(v, 1.0) * STEER_CAPABILITY_S
+  if v * v * k > STEER_CAPABILITY_SHARE * laf * 1.001 and near:
+    assert decel == -ACCEL_MIN
+  if v * v * k <= STEER_CAPABILITY_SHARE * laf or far:
+    assert decel == CURVE_DECEL_MAX
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.floats(1e-3, 8e-3), st.floats(-2e-3, 2e-3), st.floats(5.0, 35.0), st.booleans())
 def test_the_lateral_plan_tightens_the_curve_limit_where_it_steers_tighter(k_plan, k_path, v_ego, left):
@@ -268,3 +320,33 @@ def test_desire_state_machine_invariants(steps):
       assert v >= LANE_CHANGE_SPEED_MIN and left != right and abs(torque) > 0.5
     assert dh.timer <= LANE_CHANGE_TIME_MAX + 2 * DT_MDL
     assert (dh.desire != Desire.none) == (dh.state in (LCS.laneChangeStarting, LCS.laneChangeFinishing))
+
+
+def approach_stopped_lead(gap: float, v0: float, seconds: float) -> tuple[list[float], list[float]]:
+  """Plans at 20 Hz, LongControl at 100 Hz with the simulated car's stopping parameters, the car's acceleration
+  following the command exactly: the car's speed and its gap to a lead stopped `gap` m ahead, every 10 ms."""
+  from selfdrive.controls.lib.longcontrol import LongControl
+  from tests.test_closed_loop_sil import car_params_message
+  cp = car_params_message().carParams.as_reader()
+  planner, control = LongitudinalPlanner(cp.longitudinalActuatorDelay, cp.vEgoStopping), LongControl(cp)
+  v, a, speeds, gaps = v0, 0.0, [], []
+  for k in range(round(seconds / 0.01)):
+    if k % 5 == 0:
+      plan = planner.update(v, a, 30.0, Lead(gap, 0.0, 0.0), long_mpc.NO_LIMIT, 1.45, True)
+    a = control.update(True, v, a, False, plan.a_target, plan.should_stop, ACCEL_MIN, 2.0)
+    a = a if v > 0.0 else max(a, 0.0)
+    gap -= v * 0.01
+    v = max(v + a * 0.01, 0.0)
+    speeds.append(v)
+    gaps.append(gap)
+  return speeds, gaps
+
+
+@pytest.mark.parametrize("gap, v0", [(48.0, 11.8), (20.0, 5.9), (12.0, 3.0)])
+def test_comes_to_a_full_stop_behind_a_stopped_lead(gap, v0):
+  """Seed 43: 48 m behind a stopped lead at 11.8 m/s the car crept the last metre, 0.4 m/s after 9 s (a full stop
+  at 9.9 s), and the lead left before it had stopped; four stops that drive, none full. It stops within 9 s, no closer
+  than STOP_DISTANCE and no more than STOP_SHORT_M short of it."""
+  speeds, gaps = approach_stopped_lead(gap, v0, 9.0)
+  assert min(gaps) > STOP_DISTANCE - 0.05
+  assert speeds[-1] < 0.1 and gaps[-1] < STOP_DISTANCE + STOP_SHORT_M + 0.1

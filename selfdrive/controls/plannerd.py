@@ -16,7 +16,7 @@ from selfdrive.controls.lib.lateral_planner import LateralPlanner
 from selfdrive.controls.lib.limits import FOLLOW_TIME_GAP
 from selfdrive.controls.lib.long_mpc import SpeedLimit
 from selfdrive.controls.lib.longitudinal_planner import LongitudinalPlanner, model_lead, radar_lead
-from selfdrive.controls.lib.path import curve_speed_limit, path_curvature, with_planned_curvature
+from selfdrive.controls.lib.path import curve_decel, curve_speed_limit, path_curvature, with_planned_curvature
 from selfdrive.controls.lib.vehicle_model import VehicleModel
 
 INPUTS = ["modelV2", "carState", "carParams", "selfdriveState", "liveParameters", "radarState"]
@@ -52,7 +52,8 @@ class Planner:
     desired = md.action.desiredCurvature if active else self.lat.curvature
     lane_change_prob = float(sum(desire_state[d] for d in LANE_CHANGE_DESIRES))
     lat = self.lat.update(desired, curv, v_ego, driver, active, lane_change_prob)
-    limit = SpeedLimit(*curve_speed_limit(with_planned_curvature(curv, lat.curvatures, v_ego)))
+    planned = with_planned_curvature(curv, lat.curvatures, v_ego)
+    limit = SpeedLimit(*curve_speed_limit(planned), curve_decel(planned, v_ego, self.cp.lateralTuning.latAccelFactor))
     lp = self.long.update(v_ego, cs.aEgo, v_cruise, lead, limit, FOLLOW_TIME_GAP[personality],
                           active and self.cp.openpilotLongitudinalControl)
 

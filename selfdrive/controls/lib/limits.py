@@ -20,6 +20,8 @@ MAX_CURVATURE = 0.2            # 1/m: a 5 m radius, tighter than any car turns
 CURVE_LATERAL_ACCEL = 1.5      # m/s^2 the planner slows curves to: the EPS holds ~1.9 at full torque
 CURVE_DECEL = 1.0              # m/s^2 it brakes at ahead of a curve
 CURVE_DECEL_MAX = 2.0          # ... and at most, when a curve shows up late
+STEER_CAPABILITY_SHARE = 0.8   # of the car's lateral accel at full torque (latAccelFactor): a curve within
+STEER_CAPABILITY_S = 2.0       # this many seconds asking more at our speed is braked for as hard as the stack brakes
 LANE_CHANGE_SPEED_MIN = 8.9    # m/s (20 mph): no lane change below
 LANE_CHANGE_TIME_MAX = 10.0    # s: a lane change not done by then is abandoned
 

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from selfdrive.controls.lib.limits import COMFORT_BRAKE, CRUISE_DECEL, JERK_MAX, JERK_MIN, LEAD_ACCEL_TAU, STOP_DISTANCE
+from selfdrive.controls.lib.limits import (
+  COMFORT_BRAKE,
+  CRUISE_DECEL,
+  CURVE_DECEL_MAX,
+  JERK_MAX,
+  JERK_MIN,
+  LEAD_ACCEL_TAU,
+  STOP_DISTANCE,
+)
 from selfdrive.controls.lib.qp import Rows, minimize
 
 N = 20
@@ -71,9 +79,11 @@ class LeadPrediction:
 
 @dataclass(frozen=True)
 class SpeedLimit:
-  """The most the road allows, as speed against distance ahead (from the curves of the planned path)."""
+  """The most the road allows, as speed against distance ahead (from the curves of the planned path), and the
+  hardest braking from the speed now it may ask for."""
   x: np.ndarray
   v: np.ndarray
+  decel: float = CURVE_DECEL_MAX
 
   def at(self, s: np.ndarray) -> np.ndarray:
     return np.interp(s, self.x, self.v)
@@ -108,7 +118,6 @@ class MpcProblem:
   t_follow: float = 1.45   # s of time gap behind the lead
   lead: LeadPrediction | None = None
   limit: SpeedLimit = NO_LIMIT
-  limit_decel: float = 2.0  # the curve limit never asks for harder braking than this from v0
 
 
 @dataclass(frozen=True)
@@ -166,7 +175,7 @@ class LongitudinalMpc:
       obstacle = np.minimum(obstacle, lead_obstacle)
     fixed = [_rows(W_ACCEL, np.eye(N), np.zeros(N)), _rows(W_JERK, JM[:, 1:], JM[:, 0] * a0),
              _rows(W_CHANGE, np.eye(N), -x)]
-    floor = p.v0 - p.limit_decel * T_MPC[1:]
+    floor = p.v0 - p.limit.decel * T_MPC[1:]
     iterations = 0
     v_bar, s_bar = np.maximum(cv + bv @ x, 0.0), cs + bs @ x
     for _ in range(2):

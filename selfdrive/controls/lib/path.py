@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from selfdrive.controls.lib.limits import CURVE_DECEL, CURVE_LATERAL_ACCEL, T_CONTROL
+from selfdrive.controls.lib.limits import (
+  ACCEL_MIN,
+  CURVE_DECEL,
+  CURVE_DECEL_MAX,
+  CURVE_LATERAL_ACCEL,
+  STEER_CAPABILITY_S,
+  STEER_CAPABILITY_SHARE,
+  T_CONTROL,
+)
 
 SPACING_M = 5.0          # the path is resampled this finely before differentiating
 MIN_CURVATURE = 1e-4     # 1/m: straighter counts as straight (a 10 km radius)
@@ -59,3 +67,13 @@ def curve_speed_limit(curv: PathCurvature) -> tuple[np.ndarray, np.ndarray]:
   for i in range(len(v) - 2, -1, -1):
     v[i] = min(v[i], np.sqrt(v[i + 1] ** 2 + 2 * CURVE_DECEL * ds[i]))
   return curv.s, v
+
+
+def curve_decel(curv: PathCurvature, v_ego: float, lat_accel_max: float) -> float:
+  """How hard the curve limit may brake: CURVE_DECEL_MAX, or as hard as the stack brakes where a curve within
+  STEER_CAPABILITY_S asks more lateral acceleration at our speed than the steering holds (STEER_CAPABILITY_SHARE of
+  lat_accel_max, the car's at full torque). Seed 43 entered a 227 m bend seen 1 s ahead at 22 m/s (2.1 m/s^2), braked
+  at 2 m/s^2, steered at full torque (1.66 m/s^2) for 1.5 s and left its lane on the outside."""
+  s = np.linspace(0.0, max(v_ego, 1.0) * STEER_CAPABILITY_S, 9)
+  need = v_ego * v_ego * float(np.abs(curv.at(s)).max())
+  return -ACCEL_MIN if need > STEER_CAPABILITY_SHARE * lat_accel_max else CURVE_DECEL_MAX
