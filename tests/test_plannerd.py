@@ -202,11 +202,12 @@ def test_curve_braking_is_hard_exactly_where_a_curve_near_ahead_outgrows_the_ste
   x = np.arange(0.0, 400.0, 5.0)
   decel = curve_decel(PathCurvature(x, np.where(x >= at, k, 0.0)), v, laf)
   near = at <= max(v, 1.0) * STEER_CAPABILITY_S - 5.0   # the curve reaches into the window (x is 5 m apart)
-  far = at > max(v, 1.0) * STEER_CAPABILITY_S
+  far = at > max(v, 1.0) * STEER_CAPABILITY_S + 5.0     # ... or not even interpolated into it
   if v * v * k > STEER_CAPABILITY_SHARE * laf * 1.001 and near:
     assert decel == -ACCEL_MIN
   if v * v * k <= STEER_CAPABILITY_SHARE * laf or far:
     assert decel == CURVE_DECEL_MAX
+  assert curve_decel(PathCurvature(x, np.full_like(x, k)), v, 0.0) == CURVE_DECEL_MAX, "no torque data: no verdict"
 
 
 @settings(max_examples=100, deadline=None)

@@ -72,8 +72,11 @@ def curve_speed_limit(curv: PathCurvature) -> tuple[np.ndarray, np.ndarray]:
 def curve_decel(curv: PathCurvature, v_ego: float, lat_accel_max: float) -> float:
   """How hard the curve limit may brake: CURVE_DECEL_MAX, or as hard as the stack brakes where a curve within
   STEER_CAPABILITY_S asks more lateral acceleration at our speed than the steering holds (STEER_CAPABILITY_SHARE of
-  lat_accel_max, the car's at full torque). Seed 43 entered a 227 m bend seen 1 s ahead at 22 m/s (2.1 m/s^2), braked
-  at 2 m/s^2, steered at full torque (1.66 m/s^2) for 1.5 s and left its lane on the outside."""
+  lat_accel_max, the car's at full torque; 0 for a car opendbc has no torque data for: then CURVE_DECEL_MAX). Seed 43
+  entered a 227 m bend seen 1 s ahead at 22 m/s (2.1 m/s^2), braked at 2 m/s^2, steered at full torque (1.66 m/s^2)
+  for 2 s and left its lane on the outside."""
+  if lat_accel_max <= 0.0:
+    return CURVE_DECEL_MAX
   s = np.linspace(0.0, max(v_ego, 1.0) * STEER_CAPABILITY_S, 9)
   need = v_ego * v_ego * float(np.abs(curv.at(s)).max())
   return -ACCEL_MIN if need > STEER_CAPABILITY_SHARE * lat_accel_max else CURVE_DECEL_MAX
