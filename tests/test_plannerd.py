@@ -33,6 +33,7 @@ from selfdrive.controls.lib.limits import (
   accel_max,
 )
 from selfdrive.controls.lib.long_mpc import T_MPC, LeadPrediction, LongitudinalMpc, MpcProblem, SpeedLimit
+from selfdrive.controls.lib.longcontrol import LongControl
 from selfdrive.controls.lib.longitudinal_planner import STOP_SHORT_M, Lead, LongitudinalPlanner, model_lead
 from selfdrive.controls.lib.path import (
   PathCurvature,
@@ -41,6 +42,7 @@ from selfdrive.controls.lib.path import (
   path_curvature,
   with_planned_curvature,
 )
+from tests.test_closed_loop_sil import car_params_message
 
 LCS = log.LaneChangeState
 EPS = 1e-6
@@ -326,8 +328,6 @@ def test_desire_state_machine_invariants(steps):
 def approach_stopped_lead(gap: float, v0: float, seconds: float) -> tuple[list[float], list[float]]:
   """Plans at 20 Hz, LongControl at 100 Hz with the simulated car's stopping parameters, the car's acceleration
   following the command exactly: the car's speed and its gap to a lead stopped `gap` m ahead, every 10 ms."""
-  from selfdrive.controls.lib.longcontrol import LongControl
-  from tests.test_closed_loop_sil import car_params_message
   cp = car_params_message().carParams.as_reader()
   planner, control = LongitudinalPlanner(cp.longitudinalActuatorDelay, cp.vEgoStopping), LongControl(cp)
   v, a, speeds, gaps = v0, 0.0, [], []
