@@ -190,7 +190,7 @@ def speed_into_curve(radius: float, ahead: float, v0: float, hard: bool) -> floa
 def test_a_curve_the_steering_cannot_hold_is_braked_for_hard():
   """Seed 43: a 227 m bend the model saw 1 s (25 m) ahead at 22 m/s. Braking at CURVE_DECEL_MAX the car enters it
   needing 1.74 m/s^2, more than the steering holds (STEER_CAPABILITY_SHARE of 1.96); allowed to brake as hard as the
-  stack brakes, it enters 0.6 m/s slower (1.61 m/s^2)."""
+  stack brakes, it enters 0.7 m/s slower (1.61 m/s^2)."""
   radius = 227.0
   soft, hard = speed_into_curve(radius, 25.0, 22.0, hard=False), speed_into_curve(radius, 25.0, 22.0, hard=True)
   assert soft ** 2 / radius > STEER_CAPABILITY_SHARE * LAT_ACCEL_FACTOR

@@ -13,6 +13,7 @@ from selfdrive.car.convert import fill_live_tracks
 from selfdrive.controls import radard
 from selfdrive.controls.lib.radar_leads import (
   CUT_IN_AHEAD_S,
+  CUT_IN_LOOKAHEAD_S,
   IN_PATH_M,
   NEAR_AHEAD_M,
   NEAR_AHEAD_S,
@@ -197,18 +198,21 @@ def bend_entry(v: float, ahead_m: float, lane_offset_m: float, seconds: float):
 
 
 def test_a_car_keeping_the_next_lane_into_a_bend_is_not_the_lead():
-  """Into a 150 m left bend at 25 m/s, the car in the lane to our right 25 m ahead moves sideways in our frame as the
-  road turns it and then us (over 1 m/s), and so does the model's path there, which also jitters from frame to frame
-  (0.1 m): its offset from the path holds, so it never is the lead. One in our lane always is."""
+  """Into a 150 m left bend at 25 m/s, the car in the lane to our right 35 m ahead (1.4 s) moves sideways in our frame
+  as the road turns it and then us (up to 3.4 m/s), and so does the model's path there, which also jitters from frame
+  to frame (0.1 m) and is 0.5 m unsure of itself: its offset from the path holds, so it never is the lead. Taken where
+  its motion in our frame would put it 0.5 s later, it would be. One in our lane always is."""
   rng = np.random.default_rng(1)
+  std = np.full_like(STRAIGHT_X, 0.5)
   for lane, lead_expected in ((-3.6, False), (0.0, True)):
-    scans = bend_entry(25.0, 25.0, lane, 6.0)
+    scans = bend_entry(25.0, 35.0, lane, 6.0)
     tracker = LeadTracker()
     leads = [tracker.update([Track(3, x - RADAR_TO_CAMERA_M, y + rng.normal(0.0, 0.05), 0.0)], 25.0, STRAIGHT_X,
-                            path + rng.normal(0.0, 0.1))[0] is not None for x, y, path in scans]
+                            path + rng.normal(0.0, 0.1), std)[0] is not None for x, y, path in scans]
     assert all(lead == lead_expected for lead in leads)
-  ys = [y for _, y, _ in bend_entry(25.0, 25.0, -3.6, 6.0)]
+  ys = [y for _, y, _ in bend_entry(25.0, 35.0, -3.6, 6.0)]
   assert np.ptp(ys) > 1.0 and np.max(np.abs(np.diff(ys))) / RADAR_DT > 1.0, "the car moves sideways in our frame"
+  assert np.max(np.abs(np.diff(ys))) / RADAR_DT * CUT_IN_LOOKAHEAD_S > 3.6 - IN_PATH_M - 0.5, "... enough to matter"
 
 
 def test_a_car_in_the_next_lane_stays_out_when_the_path_changes_source():

@@ -21,8 +21,8 @@ Further on, up to CUT_IN_AHEAD_S at our speed, a track coming towards the path c
 will be CUT_IN_LOOKAHEAD_S later (that offset's rate filtered from the scans: in a bend a car keeping its lane moves
 sideways in our frame, not relative to the path). On seed 23 a car cutting in 17.7 m ahead at 18.6 m/s, 3 m/s slower
 than us, was the lead 0.05 s after the simulator counted it in our lane; now 0.2 s before. Replayed over eight recorded
-10-minute drives the rule took no car as the lead that did not become it; at 2.0 s it did, for 0.25 s, where the
-model's path overshot a bend by 2 m at 30 m.
+10-minute drives the rule added no scan where a car that never became the lead was taken for it; at 2.0 s it added
+0.25 s of one, where the model's path overshot a bend by 2 m at 30 m.
 """
 import math
 from dataclasses import dataclass
@@ -65,37 +65,37 @@ class RadarLead:
   age: int
 
 
+def _alpha_beta(x: float, rate: float, measured: float) -> tuple[float, float]:
+  """One lateral alpha-beta step (Y_ALPHA, Y_BETA at RADAR_DT): the filtered value and its rate."""
+  r = measured - (x + rate * RADAR_DT)
+  return x + rate * RADAR_DT + Y_ALPHA * r, rate + Y_BETA / RADAR_DT * r
+
+
 @dataclass
 class _Filter:
+  """One track's speed and acceleration, its lateral position in our frame, and its offset from the path, each with
+  its rate. The offset is tracked apart from y: in a bend or while we turn, a car keeping its lane moves sideways in
+  our frame while its offset from the path holds."""
   v: float
   y: float
+  offset: float   # from the path, left positive
   a: float = 0.0
-  vy: float = 0.0   # lateral speed, left positive
-  offset: float = math.nan  # from the path, left positive (nan until the first path is seen)
-  v_offset: float = 0.0     # how fast that changes
+  vy: float = 0.0
+  v_offset: float = 0.0
   age: int = 0
 
-  def update(self, v_meas: float, y_meas: float) -> None:
+  def update(self, v_meas: float, y_meas: float, offset_meas: float, new_path: bool) -> None:
+    """new_path: the path changed source, so the offset starts again from this scan."""
     predicted = self.v + self.a * RADAR_DT
     r = v_meas - predicted
     self.v = predicted + ALPHA * r
     self.a = self.a * math.exp(-RADAR_DT / A_LEAD_TAU) + BETA / RADAR_DT * r
-    predicted = self.y + self.vy * RADAR_DT
-    r = y_meas - predicted
-    self.y = predicted + Y_ALPHA * r
-    self.vy += Y_BETA / RADAR_DT * r
+    self.y, self.vy = _alpha_beta(self.y, self.vy, y_meas)
+    if new_path:
+      self.offset, self.v_offset = offset_meas, 0.0
+    else:
+      self.offset, self.v_offset = _alpha_beta(self.offset, self.v_offset, offset_meas)
     self.age += 1
-
-  def update_offset(self, offset: float) -> None:
-    """The offset from the path is tracked apart from y: in a bend or while we turn, a car keeping its lane moves
-    sideways in our frame while its offset from the path holds."""
-    if math.isnan(self.offset):
-      self.offset = offset
-      return
-    predicted = self.offset + self.v_offset * RADAR_DT
-    r = offset - predicted
-    self.offset = predicted + Y_ALPHA * r
-    self.v_offset += Y_BETA / RADAR_DT * r
 
 
 def path_y_left(path_x: np.ndarray, path_y_right: np.ndarray, x: float) -> float:
@@ -127,26 +127,21 @@ class LeadTracker:
     is turning on now, left positive)."""
     seen = {t.track_id for t in tracks}
     self.filters = {k: f for k, f in self.filters.items() if k in seen}
-    if self.model_path != (path_y_std is not None):   # another path: offsets from the old one say nothing of motion
-      self.model_path = path_y_std is not None
-      for f in self.filters.values():
-        f.offset, f.v_offset = math.nan, 0.0
-    for t in tracks:
-      v = v_ego + t.v_rel
-      if t.track_id in self.filters:
-        self.filters[t.track_id].update(v, t.y_rel)
-      else:
-        self.filters[t.track_id] = _Filter(v, t.y_rel)
+    new_path = self.model_path != (path_y_std is not None)  # offsets from another path say nothing of motion
+    self.model_path = path_y_std is not None
     in_path = []
     near = max(NEAR_AHEAD_M, NEAR_AHEAD_S * v_ego)
     cut_in_zone = max(NEAR_AHEAD_M, CUT_IN_AHEAD_S * v_ego)
     for t in tracks:
       x = t.d_rel + RADAR_TO_CAMERA_M
       offset = t.y_rel - path_y_left(path_x, path_y_right, x)
+      f = self.filters.get(t.track_id)
+      if f is None:
+        f = self.filters[t.track_id] = _Filter(v_ego + t.v_rel, t.y_rel, offset)
+      else:
+        f.update(v_ego + t.v_rel, t.y_rel, offset, new_path)
       widen = 0.0 if path_y_std is None else min(float(np.interp(x, path_x, path_y_std)), PATH_STD_MAX_M)
       width = KEEP_IN_PATH_M if t.track_id == self.lead_id else IN_PATH_M
-      f = self.filters[t.track_id]
-      f.update_offset(offset)
       ahead = t.d_rel < near and _overlaps(t.y_rel, f.vy, arc_y_left(curvature, x))
       cutting_in = t.d_rel < cut_in_zone and abs(offset + f.v_offset * CUT_IN_LOOKAHEAD_S) < IN_PATH_M + widen
       if (abs(offset) < width + widen or ahead or cutting_in) and t.d_rel > 0:
