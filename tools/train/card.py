@@ -59,7 +59,11 @@ towards gentle ones), straights of {roads['straight'][0]:.0f} to {roads['straigh
 them the model read a 200 m bend as a gentler one and drifted out of it. Other cars drift about their lane centres
 (after an aim of {shape['lane_wander']} m, 1 sigma: 0.26 m off on average, 0.57 m at the 95th percentile; the
 simulator's keep to them): where a car ahead always marked the lane centre, the model learnt to steer for it, and a
-car cutting in 5-10 m ahead pulled its path 1-2 m sideways while its lane lines stayed right. 20 frames per second,
+car cutting in 5-10 m ahead pulled its path 1-2 m sideways while its lane lines stayed right. The traffic's events (a
+lead slowing, braking hard, stopping and going; a neighbour cutting in) come every {shape['event_gap'][0]:.0f} to
+{shape['event_gap'][1]:.0f} s, about twice the simulator's rate, and drives start at {shape['start_speed'][0]:.0f} to
+{shape['start_speed'][1]:.0f} m/s: at the simulator's rate the model lost the road behind a car just cut in close
+ahead in a bend, and under-steered pulling away from a stop into one. 20 frames per second,
 rendered at 512x256 and warped as modeld warps. The driver is the simulator's scripted driver made to wander off the
 lane (up to 1 m) and change lanes, so recoveries are in the data; labels are what it should do: the lane centre (or
 the lane change) as the path at the distances the drive covered, pure-pursuit curvature towards it, its pedal

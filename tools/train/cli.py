@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEFAULT_WEIGHTS = REPO / WEIGHTS_FILE
 DEFAULT_DATA = Path("~/.localpilot/train_data")
 DEFAULT_OUT = Path("~/.localpilot/train_run")
-TRAIN_DRIVES, EVAL_DRIVES = 40, 4
+TRAIN_DRIVES, EVAL_DRIVES = 60, 4
 DRIVE_S, EVAL_DRIVE_S = 90.0, 60.0
 CLOSED_LOOP_S = 60.0
 

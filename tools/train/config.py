@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class TrainConfig:
-  steps: int = 1300
+  steps: int = 2000
   batch: int = 16
   seq: int = 4
   lr: float = 1e-3

@@ -32,7 +32,6 @@ from tools.train.augment import mirror_dist, mirror_mask
 from tools.train.expert import Expert
 
 TRAIN_SEED_BASE, EVAL_SEED_BASE = 1000, 900000   # the simulator's own default seeds (0, 1, ...) are never trained on
-START_SPEED = (12.0, 30.0)
 LEAD_MAX_M = 100.0            # a lead further than this is too small to see in the model frame: "no lead"
 CALIB_NOISE = math.radians(0.3)  # the warp's calibration is off by this much (1 sigma), as calibrationd's would be
 GENERATE_LOG = "generate.json"  # wall seconds each cached drive took to generate (its share of a parallel run)
@@ -43,9 +42,12 @@ SHAPE_FILE = "drives.json"     # the DriveShape a cache directory's drives were 
 
 @dataclass(frozen=True)
 class DriveShape:
-  """What a cache directory's drives were made with: the roads, and how much other cars wander in their lanes."""
+  """What a cache directory's drives were made with: the roads, how much other cars wander in their lanes, and how
+  often the traffic's events (a lead slowing, braking hard, stopping; a neighbour cutting in) come."""
   road: RoadShape
   lane_wander: float = 0.0   # m, 1 sigma (WorldConfig.lane_wander)
+  event_gap: tuple[float, float] = C.EVENT_GAP_S   # s between events (WorldConfig.event_gap)
+  start_speed: tuple[float, float] = (12.0, 30.0)   # m/s, uniform
 
 
 # Training roads are curvier than the simulator's (whose radii lean gentle, ~12 % of curves under 250 m): trained on
@@ -55,7 +57,12 @@ class DriveShape:
 # car ahead sits on the lane centre, so it marked the path the labels follow wherever the wandering expert was, and
 # the model learnt to steer for it: a car cutting in 5-10 m ahead pulled its path 1-2 m sideways while its lane lines
 # stayed right.
-TRAIN_SHAPE = DriveShape(RoadShape(min_radius=130.0, radius_skew=1.5, straight=(40.0, 300.0)), lane_wander=0.5)
+# Events come twice as often as in the simulator's drives (about four in a 90 s drive, not two): with the simulator's
+# rate the data held ~20 cut-ins and ~20 stops, and the model lost the road behind a car that had just cut in close
+# ahead in a bend, and under-steered pulling away from a stop into one. Some drives start slower, for more bends
+# taken at town speeds.
+TRAIN_SHAPE = DriveShape(RoadShape(min_radius=130.0, radius_skew=1.5, straight=(40.0, 300.0)), lane_wander=0.5,
+                         event_gap=(12.0, 25.0), start_speed=(8.0, 30.0))
 EVAL_SHAPE = DriveShape(SIM_ROADS)   # evaluation drives are the simulator's own
 
 
@@ -142,8 +149,8 @@ def record_episode(seed: int, seconds: float, out: Path, lane_changes: bool = Tr
                    shape: DriveShape = EVAL_SHAPE) -> dict[str, float]:
   """Drive one seed for `seconds` and cache its frames and labels under `out` (written last, atomically)."""
   rng = np.random.default_rng([seed, 7])
-  world = World(seed, WorldConfig(start_speed=float(rng.uniform(*START_SPEED)), road=shape.road,
-                                  lane_wander=shape.lane_wander))
+  world = World(seed, WorldConfig(start_speed=float(rng.uniform(*shape.start_speed)), road=shape.road,
+                                  lane_wander=shape.lane_wander, event_gap=shape.event_gap))
   cam = world.camera
   rpy = (cam.mount_roll, cam.mount_pitch + rng.normal() * CALIB_NOISE, cam.mount_yaw + rng.normal() * CALIB_NOISE)
   warp = camera_from_model(cam.intrinsics, rpy)
