@@ -209,7 +209,8 @@ def test_training_cache_holds_drives_of_one_shape(tmp_path):
     generate(tmp_path, [], 20.0, 1, "drives", progress=False, shape=EVAL_SHAPE)
   with pytest.raises(UserError, match="other roads or traffic"):   # the same roads, other traffic
     generate(tmp_path, [], 20.0, 1, "drives", progress=False, shape=replace(TRAIN_SHAPE, lane_wander=0.0))
-  for other in (replace(TRAIN_SHAPE, event_gap=EVAL_SHAPE.event_gap), replace(TRAIN_SHAPE, start_speed=(12.0, 30.0))):
+  for other in (replace(TRAIN_SHAPE, event_gap=EVAL_SHAPE.event_gap),
+                replace(TRAIN_SHAPE, start_speed=EVAL_SHAPE.start_speed)):
     with pytest.raises(UserError, match="other roads or traffic"):   # other events, other speeds
       generate(tmp_path, [], 20.0, 1, "drives", progress=False, shape=other)
   unrecorded = tmp_path / "old"

@@ -2,6 +2,7 @@
 import json
 from pathlib import Path
 
+from tools.sim.constants import EVENT_GAP_S
 from tools.train.evaluate import DISTANCES_M, NEAR_LEAD_M
 from tools.train.train import SHIFT_MAX_M, SHIFT_STD_M
 
@@ -61,7 +62,8 @@ them the model read a 200 m bend as a gentler one and drifted out of it. Other c
 simulator's keep to them): where a car ahead always marked the lane centre, the model learnt to steer for it, and a
 car cutting in 5-10 m ahead pulled its path 1-2 m sideways while its lane lines stayed right. The traffic's events (a
 lead slowing, braking hard, stopping and going; a neighbour cutting in) come every {shape['event_gap'][0]:.0f} to
-{shape['event_gap'][1]:.0f} s, about twice the simulator's rate, and drives start at {shape['start_speed'][0]:.0f} to
+{shape['event_gap'][1]:.0f} s (the simulator's every {EVENT_GAP_S[0]:.0f} to {EVENT_GAP_S[1]:.0f} s), and drives start
+at {shape['start_speed'][0]:.0f} to
 {shape['start_speed'][1]:.0f} m/s: at the simulator's rate the model lost the road behind a car just cut in close
 ahead in a bend, and under-steered pulling away from a stop into one. 20 frames per second,
 rendered at 512x256 and warped as modeld warps. The driver is the simulator's scripted driver made to wander off the
