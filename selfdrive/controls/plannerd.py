@@ -2,8 +2,9 @@
 
 Longitudinal: the MPC (selfdrive.controls.lib.long_mpc) over the cruise speed, the curves ahead (of the model's path,
 or of the lateral plan where it steers tighter) and the lead — radard's (the radar's track in the model's path) on a
-car with a radar, else the model's — at the personality's time gap. Lateral: the model's desired curvature within ISO
-lateral limits, and the lane-change desire from the blinker and the driver's nudge.
+car with a radar, else the model's — at the personality's time gap. Lateral: the model's desired curvature (steering
+back by its lane lines when well off centre) within ISO lateral limits, and the lane-change desire from the blinker
+and the driver's nudge.
 """
 import sys
 import time
@@ -12,6 +13,7 @@ from cereal import arrays, messaging
 from selfdrive.common.process import exit_on_sigterm
 from selfdrive.controls.lib.car import wait_for_car
 from selfdrive.controls.lib.desire_helper import Desire, DriverInput
+from selfdrive.controls.lib.lane_pursuit import EgoLane
 from selfdrive.controls.lib.lateral_planner import LateralPlanner
 from selfdrive.controls.lib.limits import FOLLOW_TIME_GAP
 from selfdrive.controls.lib.long_mpc import SpeedLimit
@@ -51,7 +53,9 @@ class Planner:
                          cs.leftBlindspot, cs.rightBlindspot)
     desired = md.action.desiredCurvature if active else self.lat.curvature
     lane_change_prob = float(sum(desire_state[d] for d in LANE_CHANGE_DESIRES))
-    lat = self.lat.update(desired, curv, v_ego, driver, active, lane_change_prob)
+    lane = EgoLane.from_model(arrays.unpack(md.laneLines, arrays.MODEL_V2_SHAPES["laneLines"]),
+                              arrays.unpack(md.laneLineProbs, arrays.MODEL_V2_SHAPES["laneLineProbs"]))
+    lat = self.lat.update(desired, curv, v_ego, driver, active, lane_change_prob, lane)
     planned = with_planned_curvature(curv, lat.curvatures, v_ego)
     limit = SpeedLimit(*curve_speed_limit(planned), curve_decel(planned, v_ego, self.cp.lateralTuning.latAccelFactor))
     lp = self.long.update(v_ego, cs.aEgo, v_cruise, lead, limit, FOLLOW_TIME_GAP[personality],

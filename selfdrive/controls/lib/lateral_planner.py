@@ -1,11 +1,13 @@
-"""The lateral plan: the model's desired curvature within ISO 11270's lateral acceleration and jerk, and what to
-steer over the next 2.5 s (the correction the model asks for now fading into the curvature of its planned path),
-so controlsd can interpolate between plans and keep steering along the last one while it soft-disables."""
+"""The lateral plan: the model's desired curvature (blended towards pursuit on its lane lines when the car swings
+well off its line, see lane_pursuit) within ISO 11270's lateral acceleration and jerk, and what to steer over the
+next 2.5 s (the correction the model asks for now fading into the curvature of its planned path), so controlsd can
+interpolate between plans and keep steering along the last one while it soft-disables."""
 from dataclasses import dataclass
 
 import numpy as np
 
-from selfdrive.controls.lib.desire_helper import DesireHelper, DriverInput
+from selfdrive.controls.lib.desire_helper import DesireHelper, DriverInput, LaneChangeState
+from selfdrive.controls.lib.lane_pursuit import EgoLane, LaneRecovery
 from selfdrive.controls.lib.limits import (
   DT_MDL,
   ISO_LATERAL_ACCEL,
@@ -56,6 +58,7 @@ class LatPlan:
 class LateralPlanner:
   def __init__(self):
     self.desire = DesireHelper()
+    self.recovery = LaneRecovery()
     self.curvature = 0.0
 
   def reset(self, actual_curvature: float) -> None:
@@ -63,8 +66,12 @@ class LateralPlanner:
     self.curvature = actual_curvature
 
   def update(self, desired_curvature: float, path: PathCurvature, v_ego: float, driver: DriverInput,
-             lateral_active: bool, lane_change_prob: float) -> LatPlan:
+             lateral_active: bool, lane_change_prob: float, lane: EgoLane | None = None) -> LatPlan:
+    """lane: the model's ego-lane lines, to steer back by when the car swings well off its line (not while changing
+    lanes: the lines then belong to the lane being left)."""
     self.desire.update(driver, lateral_active, lane_change_prob)
+    if lane is not None and self.desire.state == LaneChangeState.off:
+      desired_curvature = self.recovery.update(desired_curvature, lane, v_ego, lateral_active)
     self.curvature = clip_curvature(desired_curvature, self.curvature, v_ego, DT_MDL)
     plan = curvature_plan(self.curvature, path, v_ego)
     rate = float((plan[1] - plan[0]) / (T_CONTROL[1] - T_CONTROL[0]))
