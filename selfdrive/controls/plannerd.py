@@ -3,8 +3,8 @@
 Longitudinal: the MPC (selfdrive.controls.lib.long_mpc) over the cruise speed, the curves ahead (of the model's path,
 or of the lateral plan where it steers tighter) and the lead — radard's (the radar's track in the model's path) on a
 car with a radar, else the model's — at the personality's time gap. Lateral: the model's desired curvature (steering
-back by its lane lines when well off centre) within ISO lateral limits, and the lane-change desire from the blinker
-and the driver's nudge.
+back by its lane lines when the car swings off its line) within ISO lateral limits, and the lane-change desire from
+the blinker and the driver's nudge.
 """
 import sys
 import time
