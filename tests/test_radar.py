@@ -13,6 +13,8 @@ from selfdrive.car.convert import fill_live_tracks
 from selfdrive.controls import radard
 from selfdrive.controls.lib.radar_leads import (
   CUT_IN_AHEAD_S,
+  CUT_IN_CLOSING_LOOKAHEAD_S,
+  CUT_IN_CLOSING_MPS,
   CUT_IN_LOOKAHEAD_S,
   IN_PATH_M,
   NEAR_AHEAD_M,
@@ -158,10 +160,10 @@ def test_cars_beside_us_or_weaving_in_the_next_lane_are_not_leads():
   assert not any(scan_lead([2.0 + 1.0 * RADAR_DT * k for k in range(60)]))   # moving away from just clear of us
 
 
-def scan_lead_on_path(track_ys, paths_y_right, d_rel: float, v_ego: float) -> list[bool]:
+def scan_lead_on_path(track_ys, paths_y_right, d_rel: float, v_ego: float, v_rel: float = -3.0) -> list[bool]:
   """Feed one track's lateral positions (left positive) with the path of each scan: whether it was the lead."""
   tracker = LeadTracker()
-  return [tracker.update([Track(3, d_rel, y, -3.0)], v_ego, STRAIGHT_X, path)[0] is not None
+  return [tracker.update([Track(3, d_rel, y, v_rel)], v_ego, STRAIGHT_X, path)[0] is not None
           for y, path in zip(track_ys, paths_y_right, strict=True)]
 
 
@@ -176,6 +178,24 @@ def test_a_car_cutting_in_further_ahead_is_the_lead_before_it_reaches_the_path()
   assert ys[first] > IN_PATH_M + 0.5 and all(lead[first:])
   far = scan_lead_on_path(ys, straight, CUT_IN_AHEAD_S * 18.6 + 3.0, 18.6)
   assert ys[far.index(True)] < IN_PATH_M
+
+
+def test_a_car_we_close_on_is_taken_where_it_will_be_a_second_later():
+  """Seed 71: a car 15 m ahead, 3.6 m/s slower, comes across at 1.5 m/s. Closing on it, it is the lead from where it
+  will be in the path CUT_IN_CLOSING_LOOKAHEAD_S later; one holding our speed only CUT_IN_LOOKAHEAD_S later."""
+  vy = 1.5
+  ys = [3.7] * 20 + [3.7 - vy * RADAR_DT * k for k in range(1, 50)]
+  straight = [STRAIGHT_Y] * len(ys)
+  taken_at = {}
+  for v_rel, look in ((-3.6, CUT_IN_CLOSING_LOOKAHEAD_S), (-CUT_IN_CLOSING_MPS + 0.1, CUT_IN_LOOKAHEAD_S)):
+    lead = scan_lead_on_path(ys, straight, 15.0, 16.3, v_rel)
+    first = lead.index(True)
+    assert all(lead[first:])
+    # the filtered lateral speed settles onto the true one: taken within 0.15 s of the look-ahead's reach
+    assert abs(ys[first] - (IN_PATH_M + vy * look)) <= vy * 0.15
+    taken_at[look] = first * RADAR_DT
+  assert taken_at[CUT_IN_LOOKAHEAD_S] - taken_at[CUT_IN_CLOSING_LOOKAHEAD_S] >= \
+    CUT_IN_CLOSING_LOOKAHEAD_S - CUT_IN_LOOKAHEAD_S - 0.2
 
 
 def bend_entry(v: float, ahead_m: float, lane_offset_m: float, seconds: float):
