@@ -92,7 +92,7 @@ def test_lines_biased_on_a_held_line_leave_the_model_alone(bias, model_k):
   held = lane(-bias)   # the lines' centre at y = bias
   for _ in range(SETTLE):
     rec.update(model_k, held, V, steering=True)
-  assert rec.bias == pytest.approx(bias, abs=0.01 * abs(bias) + 1e-9)
+  assert rec.bias == pytest.approx(bias, abs=0.01 * abs(bias) + 1e-6)   # float32 lines: ~1e-7 m
   assert rec.update(model_k, held, V, steering=True) == pytest.approx(model_k)
 
 
