@@ -25,9 +25,9 @@ than us, was the lead 0.05 s after the simulator counted it in our lane; now 0.2
 0.25 s of one, where the model's path overshot a bend by 2 m at 30 m. A track we close on faster than
 CUT_IN_CLOSING_MPS counts where it will be CUT_IN_CLOSING_LOOKAHEAD_S later: on seed 71 a car 15 m ahead, 3.6 m/s
 slower, came across at 1.5-2 m/s and was the lead at 1.0 s of time gap; braking at -3.5 m/s^2 from then, the gap
-still closed to 0.86 s. Replayed over the same eight drives the longer look for closing tracks added no such scan
-either; it had the lead in 86 scans before the simulator counted that car in our lane (27 before), and missed the
-simulator's lead in 40 (45).
+still closed to 0.86 s; replayed, that drive now has it 0.35 s sooner. Over the same eight drives the longer look for
+closing tracks added no such scan either; it had the lead in 86 scans before the simulator counted that car in our
+lane (27 before), and missed the simulator's lead in 40 (45).
 """
 import math
 from dataclasses import dataclass
