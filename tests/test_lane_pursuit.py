@@ -97,7 +97,7 @@ def test_lines_biased_on_a_held_line_leave_the_model_alone(bias, model_k):
 
 
 def test_a_swing_off_the_held_line_is_steered_back_from_it():
-  """Lines 0.3 m left of the truth; the car swings 0.6 m right: the blend steers back to the true centre."""
+  """Lines putting the centre 0.3 m right of the truth; the car swings 0.6 m right: steered back to the true centre."""
   rec = LaneRecovery()
   for _ in range(SETTLE):
     rec.update(0.0, lane(-0.3), V, steering=True)
