@@ -27,7 +27,7 @@ from selfdrive.locationd.calibrationd import (
   vanishing_point_pitch,
   yaw_error,
 )
-from tools.sim.driver import pursuit_curvature
+from selfdrive.modeld.constants import pursuit_curvature
 
 
 def steering_for(error: float, v_ego: float, car_curvature: float = 0.0) -> float:

@@ -23,7 +23,7 @@ from selfdrive.controls.lib.lane_pursuit import (
 from selfdrive.controls.lib.lateral_planner import LateralPlanner
 from selfdrive.controls.lib.limits import DT_MDL
 from selfdrive.controls.lib.path import STRAIGHT
-from tools.sim.driver import pursuit_curvature
+from selfdrive.modeld.constants import pursuit_curvature
 
 HALF_LANE = 1.85
 V = 25.0

@@ -30,13 +30,21 @@ LEAD_TIMES = (0.0, 2.0, 4.0)
 assert len(LEAD_TIMES) == NUM_LEAD_TIMES
 EGOMOTION_LEN = 6      # velocity xyz (m/s), rotation rate xyz (rad/s), car frame
 
-# desired curvature is trained on a pure pursuit of the lane centre this far ahead (tools/sim/driver.py)
+# desired curvature is trained on a pure pursuit of the lane centre this far ahead (the scripted driver steers by it)
 PURSUIT_LOOKAHEAD_MIN_M, PURSUIT_LOOKAHEAD_S = 10.0, 1.2
 
 
 def pursuit_lookahead(speed):
   """m ahead the pursuit aims at, for a speed in m/s (a number or a numpy array)."""
   return np.maximum(PURSUIT_LOOKAHEAD_MIN_M, PURSUIT_LOOKAHEAD_S * np.maximum(speed, 1.0))
+
+
+def pursuit_curvature(road_curvature, offset, heading_error, speed):
+  """The pure pursuit the model's desired curvature is trained on: the curvature (left positive) that takes a car
+  `offset` m right of its target line, heading `heading_error` rad off it, back onto it. Numbers or numpy arrays."""
+  look = pursuit_lookahead(speed)
+  # ground truth is x forward, y right: a car right of its lane (offset > 0) must turn left (curvature > 0)
+  return road_curvature + 2.0 * (offset + look * heading_error) / look ** 2
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from enum import Enum
 
 import numpy as np
 
-from selfdrive.modeld.constants import pursuit_lookahead
+from selfdrive.modeld.constants import pursuit_curvature
 from tools.sim import constants as C
 from tools.sim.ecu.interface import DriverInputs
 from tools.sim.world import GroundTruth, World
@@ -28,13 +28,6 @@ CRUISE_SPEED = 25.0           # what the driver drives at on an open road, m/s
 SET_SPEED_PRESS_S = 1.0       # engaged, the driver raises the set speed towards CRUISE_SPEED a push this often
 
 
-
-def pursuit_curvature(road_curvature, offset, heading_error, speed):
-  """The scripted driver's pure pursuit: the curvature (left positive) that takes a car `offset` m right of its
-  target line, heading `heading_error` rad off it, back onto it. Numbers or numpy arrays alike."""
-  look = pursuit_lookahead(speed)
-  # ground truth is x forward, y right: a car right of its lane (offset > 0) must turn left (curvature > 0)
-  return road_curvature + 2.0 * (offset + look * heading_error) / look ** 2
 
 class DriverMode(Enum):
   ENGAGE = "engage"    # hand over to the stack whenever it is calm to do so, and supervise

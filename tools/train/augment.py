@@ -30,9 +30,9 @@ from selfdrive.modeld.constants import (
   N_DIST,
   N_PROB,
   PROB_SLICES,
+  pursuit_curvature,
 )
 from tools.sim.constants import CAMERA_HEIGHT
-from tools.sim.driver import pursuit_curvature
 
 DESIRE_PAIRS = ((Desire.turnLeft, Desire.turnRight), (Desire.laneChangeLeft, Desire.laneChangeRight),
                 (Desire.keepLeft, Desire.keepRight))

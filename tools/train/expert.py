@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from selfdrive.modeld.constants import DESIRE_LANE_CHANGE_LEFT, DESIRE_LANE_CHANGE_RIGHT, DESIRE_NONE
+from selfdrive.modeld.constants import DESIRE_LANE_CHANGE_LEFT, DESIRE_LANE_CHANGE_RIGHT, DESIRE_NONE, pursuit_curvature
 from tools.sim import constants as C
-from tools.sim.driver import DriverMode, ScriptedDriver, pursuit_curvature
+from tools.sim.driver import DriverMode, ScriptedDriver
 from tools.sim.vehicle import Controls
 from tools.sim.world import GroundTruth, World
 

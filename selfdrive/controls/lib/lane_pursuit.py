@@ -2,18 +2,19 @@
 
 The model's desired curvature is the better steer near the centre (on eight 10-minute simulator drives its error
 against the pure pursuit it was trained on was 0.0007 1/m, pure pursuit on its lane lines' centre 0.0014), but far
-from it the model under-steers: 0.6 of the right correction once the car is 0.8 m off or headed 0.06 rad away, so
-that after a close cut-in the car weaved out of its lane. The lines still see where the lane is then (about half the
-error). So the further the car swings from the line it has been holding, the more of the steer is the same pure
-pursuit (lookahead and all) on the lines' centre: none within RECOVERY_OFFSET_M[0], RECOVERY_SHARE past [1]. Replayed
-over those drives, the error 0.8 m or 0.04 rad off fell from 0.0034 to 0.0023 1/m (95th percentile 0.0084 to
-0.0056), and stayed 0.0007 overall.
+from it the model under-steers: 0.6 of the right correction once the car is 0.8 m off or headed 0.06 rad away (58
+and 33 frames of those drives; 0.8 within 0.2 m), so that after a close cut-in the car weaved out of its lane. The
+lines still see where the lane is then (about half the error 0.6 m or 0.04 rad off). So the further the car swings
+from the line it has been holding, the more of the steer is the same pure pursuit (lookahead and all) on the lines'
+centre: none within RECOVERY_OFFSET_M[0], RECOVERY_SHARE past [1]. Replayed over those drives, the error 0.6 m or
+0.04 rad off fell from 0.0034 to 0.0023 1/m (95th percentile 0.0084 to 0.0056), and stayed 0.0007 overall.
 From the line it has been holding, not from the lines' centre: in closed loop the lines sit 0.03-0.35 m left of the
 truth, by a different amount on every drive (the calibration's yaw, learnt from the model's steering, carries the
-model's own bias), while the model's curvature keeps the car nearer the centre. Read raw, the lines kept the blend on
-in 18 % of seed 67's frames and added a steady 1e-4 1/m to the left. So their slow part (an average over BIAS_TAU_S)
-counts as bias, and only the fast part, a swing, as an offset: the model's curvature holds the line, the lines catch
-the swings (on seed 67 the plan then leaves the model's curvature in 5 % of frames, 2 % without this blend).
+model's own bias), while the model's curvature keeps the car nearer the centre. Read raw, the lines had the plan
+leave the model's curvature in 18 % of seed 67's frames, a steady 1e-4 1/m to the left. So their slow part (an
+average over BIAS_TAU_S) counts as bias, and only the fast part, a swing, as an offset: the model's curvature holds
+the line, the lines catch the swings (on seed 67 the plan then leaves the model's curvature in 5 % of frames, 2 %
+without this blend).
 """
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from cereal.arrays import X_IDXS
 from selfdrive.controls.lib.limits import DT_MDL
-from selfdrive.modeld.constants import pursuit_lookahead
+from selfdrive.modeld.constants import pursuit_curvature, pursuit_lookahead
 
 RECOVERY_OFFSET_M = (0.15, 0.4)  # the car this far off its held line at NEAR_M: lane pursuit's share ramps 0 -> full
 RECOVERY_SHARE = 0.75            # lane pursuit's share of the steer at full
@@ -49,16 +50,15 @@ class EgoLane:
 
 
 def lane_pursuit_curvature(lane: EgoLane, v_ego: float, bias: float = 0.0) -> float:
-  """Pure pursuit (left positive) on the lines' centre, less their bias (m, right positive), at the model's own
-  lookahead: the curvature whose arc from here passes through that point."""
-  look = float(pursuit_lookahead(v_ego))
-  return -2.0 * (lane.centre_at(look) - bias) / look ** 2
+  """The model's own pursuit (left positive) aimed at the lines' centre, less their bias (m, right positive), where
+  it crosses the lookahead: the car is as far right of that point as the point is left of the car's axis."""
+  return float(pursuit_curvature(0.0, bias - lane.centre_at(float(pursuit_lookahead(v_ego))), 0.0, v_ego))
 
 
 def recovery_share(swing: float) -> float:
   """How much of the steer lane pursuit takes for a swing (m) off the held line."""
   lo, hi = RECOVERY_OFFSET_M
-  return RECOVERY_SHARE * float(np.clip((abs(swing) - lo) / (hi - lo), 0.0, 1.0))
+  return RECOVERY_SHARE * min(max((abs(swing) - lo) / (hi - lo), 0.0), 1.0)
 
 
 class LaneRecovery:
@@ -72,7 +72,7 @@ class LaneRecovery:
     if min(lane.left_prob, lane.right_prob) < LINE_PROB_MIN:
       return model_curvature
     near = lane.centre_at(NEAR_M)
-    self.bias += (float(np.clip(near, -BIAS_MAX_M, BIAS_MAX_M)) - self.bias) * DT_MDL / BIAS_TAU_S
+    self.bias += (min(max(near, -BIAS_MAX_M), BIAS_MAX_M) - self.bias) * DT_MDL / BIAS_TAU_S
     w = recovery_share(near - self.bias) if steering else 0.0
     return model_curvature if w == 0.0 else \
       model_curvature + w * (lane_pursuit_curvature(lane, v_ego, self.bias) - model_curvature)
