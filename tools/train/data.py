@@ -60,8 +60,7 @@ class DriveShape:
 # Events come twice as often as in the simulator's drives (4.5 in a 90 s drive, not 2.6, counted over ten seeds): at
 # the simulator's rate 40 drives held ~28 cut-ins and ~20 stop-and-go, and the model lost the road behind a car that
 # had just cut in close ahead in a bend, and under-steered pulling away from a stop into one; 60 drives now hold ~70
-# and ~65. Some drives start slower, for more bends
-# taken at town speeds.
+# and ~65. Some drives start slower, for more bends taken at town speeds.
 TRAIN_SHAPE = DriveShape(RoadShape(min_radius=130.0, radius_skew=1.5, straight=(40.0, 300.0)), lane_wander=0.5,
                          event_gap=(12.0, 25.0), start_speed=(8.0, 30.0))
 EVAL_SHAPE = DriveShape(SIM_ROADS)   # evaluation drives are the simulator's own
