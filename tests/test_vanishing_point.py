@@ -45,7 +45,7 @@ def test_lines_meeting_at_a_point_are_found_there():
 @pytest.mark.parametrize("seed", [5, 12, 21])
 def test_reads_the_mount_pitch_of_simulator_drives(seed):
   """On drives it was never tuned on, the median of a few seconds of frames is within 0.15 degrees of the pitch the
-  camera is mounted at; the yaw (which curves move sideways, and calibrationd learns from the steering) within 0.5."""
+  camera is mounted at; the yaw (which curves and the car's heading in its lane move sideways) within 0.5."""
   world = World(seed)
   cam = world.camera
   frames = drive(world, 6.0, frames=True)[::3]

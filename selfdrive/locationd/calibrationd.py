@@ -1,29 +1,28 @@
-"""calibrationd: how the road camera is mounted: its yaw against the car, learnt from how the driving model would
-steer against how the driver does, and its pitch, from the horizon the road's lines meet on.
+"""calibrationd: how the road camera is mounted against the car, its pitch and yaw, from where the road's straight
+lines meet in the image.
 
-modeld warps each frame with the latest liveCalibration. The model's desired curvature is a pure pursuit of the lane
-centre L ahead (selfdrive/modeld/constants.py): a frame warped with a yaw e off the mount shows the lane turned by e,
-and the model asks for 2 e / L more curvature than the road needs. While the driver steers, down the middle of a
-lane on average, the car's own curvature (its steering angle's) is what the road needs, so
-(desired - car curvature) L / 2 is the yaw still to be corrected. Samples are taken only where that holds well
-(speed, the car not turning), collected into blocks, and the calibration is the mean of the recent blocks. The car may
-engage once MIN_BLOCKS are in (selfdrived: "calibration in progress" until then).
+modeld finds that point (vanishingPoint, 4 Hz, selfdrive/modeld/vanishing_point.py) and the mount angles under which
+it is straight ahead. On a flat road the lines meet on the horizon, whose row is the pitch; on a straight one they
+meet straight down the road, whose column is the yaw, give or take the car's heading in its lane, which averages
+out over a few minutes of driving. Each angle is the median of the recent points, taken whoever steers (the image
+does not depend on it) at speed and while the car is not turning much: a curve's lines meet further sideways, and
+only a little off the horizon, so the yaw takes straighter driving than the pitch. The car may engage once
+MIN_POINTS of both are in (selfdrived: "calibration in progress" until then), five seconds of driving.
 
-Not the model's lane lines: the heading of their centre read the same ~0.8 degrees off on every simulator seed
-measured (3, 7, 94) with the car dead centre and straight, which held the engaged car ~0.25 m off centre, steering
-straight ahead at lane lines that seemed turned. The steering read here learns within 0.2 to 0.45 degrees of the
-mount (seed 3: -2.0 for -1.6; seed 7: -0.27 for -0.05), and what it learns is the yaw at which the model steers as
-the driver does, the model's own bias included: seed 7 with the true mount centred no better (0.054 m against 0.049).
+Both angles matter to the model. A pitch left uncalibrated made it read distances wrong: seed 3's camera, 1.33 degrees
+down, made it read a 275 m bend at 0.1-0.3 of its curvature 10-50 m ahead (1.1-1.2 with the pitch known). A yaw off
+turns the lane it sees: the car holds a line off the centre where the turned lane looks centred.
 
-It learns only while the driver steers: engaged, the car's curvature is the model's own and says nothing.
-
-Pitch: modeld finds where the road's straight lines meet in the camera image (vanishingPoint, 4 Hz); on a flat road
-that is on the horizon, and its row is the pitch. The steering cannot tell it (a pitched frame barely turns the model's
-steering on a straight), but the model reads distances from it: seed 3's camera, 1.33 degrees down and uncalibrated,
-made the model read a 275 m bend at 0.1-0.3 of its curvature 10-50 m ahead (1.1-1.2 with the pitch known).
-The pitch is the median of the recent points, taken whoever steers (the image does not depend on it) while the car is
-not turning much; lines of a curve still meet on the horizon, only further sideways. On simulator seeds 3, 7, 11 and
-94 the median lands within 0.06 degrees of the mount. Roll is left at zero.
+The yaw used to be learnt from the steering instead, before the car engaged: the yaw at which the model steered as the
+driver did. That carried whatever the model's steering got wrong in those seconds into the calibration, for the rest
+of the drive: over ten 10-minute simulator drives it landed 0.0003-0.027 rad off the mount (0.027 on seed 67, 0.022 on
+101, 0.012 on 43), where the median of the same drives' vanishing points is 0.0001-0.0055 off (first five seconds:
+within 0.0068; any 600-point window: within 0.0068; 240-point windows: within 0.012, hence the longer window for the
+yaw). The model's lane lines then sit within 0.05 m of the truth at the pursuit's lookahead on seeds 67, 97 and 43
+(0.07-0.44 m with the steering's yaw), while its curvature alone held seeds 67 and 97 0.18 m right: plannerd's trim
+(lane_pursuit) steers the slow part by the lines since, and centring improved (seed 67: mean error 0.184 -> 0.079 m,
+97: 0.150 -> 0.051).
+Roll is left at zero.
 """
 import math
 import sys
@@ -35,66 +34,73 @@ import numpy as np
 from cereal import log, messaging
 from selfdrive.common.process import exit_on_sigterm
 from selfdrive.controls.lib.vehicle_model import VehicleModel
-from selfdrive.modeld.constants import pursuit_lookahead
 
 MIN_SPEED = 8.0                  # m/s
-MAX_CURVATURE = 1.5e-3           # 1/m: the car must not be turning (the curvature its steering angle makes)
-BLOCK_SAMPLES = 20               # model frames per block (1 s at 20 Hz)
-MIN_BLOCKS = 4
-MAX_BLOCKS = 60                  # the calibration follows the last minute of qualifying driving
+PITCH_POINTS = 240               # vanishing points the pitch is the median of (a minute at 4 Hz)
+YAW_POINTS = 600                 # ... the yaw, which the car's heading in its lane and gentle bends scatter more
+MIN_POINTS = 20                  # 5 s of them before the car may engage
+YAW_MAX_CURVATURE = 1.5e-3       # 1/m: a curve's lines meet sideways of straight ahead, so only near-straight driving
+PITCH_MAX_CURVATURE = 4e-3       # 1/m: a 250 m bend's lines still meet close to the horizon
 MAX_YAW = math.radians(10.0)     # beyond this the device is mounted wrong: invalid
 MAX_PITCH = math.radians(10.0)
-PITCH_SAMPLES = 240              # vanishing points the pitch is the median of (a minute at 4 Hz)
-MIN_PITCH_SAMPLES = 20           # 5 s of them before the car may engage
-PITCH_MAX_CURVATURE = 4e-3       # 1/m: a 250 m bend's lines still meet close to the horizon
 PUBLISH_EVERY = 5                # model frames per liveCalibration (4 Hz)
 CalStatus = log.LiveCalibrationData.Status
-INPUTS = ["modelV2", "vanishingPoint", "carState", "carParams", "liveParameters", "selfdriveState"]
+INPUTS = ["vanishingPoint", "modelV2", "carState", "carParams", "liveParameters"]
 
 
 @dataclass
 class Calibrator:
-  """Yaw samples (the yaw the frame was warped with, plus the error its model frame showed) -> block means -> yaw;
-  the pitch the vanishing points say -> their median -> pitch."""
-  yaw: float = 0.0                 # what modeld warps with now
-  samples: list[float] = field(default_factory=list)
-  blocks: list[float] = field(default_factory=list)
-  pitches: deque[float] = field(default_factory=lambda: deque(maxlen=PITCH_SAMPLES))
+  """The pitch and the yaw each vanishing point says -> their medians over the latest points."""
+  pitches: deque[float] = field(default_factory=lambda: deque(maxlen=PITCH_POINTS))
+  yaws: deque[float] = field(default_factory=lambda: deque(maxlen=YAW_POINTS))
 
   @property
   def pitch(self) -> float:
     return float(np.median(self.pitches)) if self.pitches else 0.0
 
-  def add_pitch(self, pitch: float) -> None:
-    self.pitches.append(pitch)
+  @property
+  def yaw(self) -> float:
+    return float(np.median(self.yaws)) if self.yaws else 0.0
 
-  def add(self, yaw_error: float) -> None:
-    self.samples.append(self.yaw + yaw_error)
-    if len(self.samples) == BLOCK_SAMPLES:
-      self.blocks = [*self.blocks[-(MAX_BLOCKS - 1):], float(np.mean(self.samples))]
-      self.samples = []
-      self.yaw = float(np.mean(self.blocks))
+  def add(self, angles: "MountAngles") -> None:
+    if angles.pitch is not None:
+      self.pitches.append(angles.pitch)
+    if angles.yaw is not None:
+      self.yaws.append(angles.yaw)
+
+  @property
+  def points(self) -> int:
+    """Points learnt from: the fewer of the two angles'."""
+    return min(len(self.pitches), len(self.yaws))
 
   @property
   def status(self) -> int:
-    if len(self.blocks) < MIN_BLOCKS or len(self.pitches) < MIN_PITCH_SAMPLES:
+    if self.points < MIN_POINTS:
       return CalStatus.uncalibrated
     return CalStatus.invalid if abs(self.yaw) > MAX_YAW or abs(self.pitch) > MAX_PITCH else CalStatus.calibrated
 
   def fill(self, cal) -> None:
     cal.calStatus = self.status
-    cal.validBlocks = len(self.blocks)
-    cal.calPerc = min(100 * len(self.blocks) // MIN_BLOCKS, 100 * len(self.pitches) // MIN_PITCH_SAMPLES, 100)
+    cal.validBlocks = self.points
+    cal.calPerc = min(100 * self.points // MIN_POINTS, 100)
     cal.rpyCalib = [0.0, self.pitch, self.yaw]
     cal.rpyCalibSpread = [0.0, float(np.std(self.pitches)) if self.pitches else 0.0,
-                          float(np.std(self.blocks)) if self.blocks else 0.0]
+                          float(np.std(self.yaws)) if self.yaws else 0.0]
 
 
-def yaw_error(md, v_ego: float, car_curvature: float) -> float | None:
-  """The yaw (rad) by which this model frame's warp is off the mount, or None if the frame is not one to learn from."""
-  if not md.valid or v_ego < MIN_SPEED or abs(car_curvature) > MAX_CURVATURE:
-    return None
-  return (md.action.desiredCurvature - car_curvature) * float(pursuit_lookahead(v_ego)) / 2
+@dataclass(frozen=True)
+class MountAngles:
+  """What one vanishing point says of the mount: None for an angle it is not one to learn from."""
+  pitch: float | None
+  yaw: float | None
+
+
+def mount_angles(vp, v_ego: float, car_curvature: float) -> MountAngles:
+  """The camera pitch and yaw (rad) a vanishing point says, each only where the car's motion lets it tell them."""
+  if not vp.found or v_ego < MIN_SPEED:
+    return MountAngles(None, None)
+  return MountAngles(vp.pitch if abs(car_curvature) <= PITCH_MAX_CURVATURE else None,
+                     vp.yaw if abs(car_curvature) <= YAW_MAX_CURVATURE else None)
 
 
 def car_motion(sm: messaging.SubMaster) -> tuple[float, float] | None:
@@ -105,26 +111,11 @@ def car_motion(sm: messaging.SubMaster) -> tuple[float, float] | None:
   return cs.vEgo, VehicleModel.from_submaster(sm["carParams"], sm).curvature(cs.steeringAngleDeg, cs.vEgo)
 
 
-def frame_yaw_error(sm: messaging.SubMaster, motion: tuple[float, float] | None) -> float | None:
-  """The yaw error to learn from in the model frame just received (motion: car_motion's): None while the stack
-  steers, or before the car is known."""
-  if motion is None or (sm.seen["selfdriveState"] and sm["selfdriveState"].active):
-    return None
-  return yaw_error(sm["modelV2"], *motion)
-
-
-def vanishing_point_pitch(vp, v_ego: float, car_curvature: float) -> float | None:
-  """The camera pitch (rad) a vanishing point says, or None if it is not one to learn from."""
-  if not vp.found or v_ego < MIN_SPEED or abs(car_curvature) > PITCH_MAX_CURVATURE:
-    return None
-  return vp.pitch
-
-
-def frame_pitch(sm: messaging.SubMaster, motion: tuple[float, float] | None) -> float | None:
-  """The pitch to learn from the vanishing point received since the last model frame, if one came."""
+def frame_angles(sm: messaging.SubMaster, motion: tuple[float, float] | None) -> MountAngles | None:
+  """The angles to learn from the vanishing point received since the last model frame, if one came."""
   if motion is None or not (sm.updated["vanishingPoint"] and sm.valid["vanishingPoint"]):
     return None
-  return vanishing_point_pitch(sm["vanishingPoint"], *motion)
+  return mount_angles(sm["vanishingPoint"], *motion)
 
 
 def main() -> int:
@@ -136,11 +127,8 @@ def main() -> int:
     sm.update(1000)
     if not sm.updated["modelV2"]:
       continue
-    motion = car_motion(sm)
-    if (error := frame_yaw_error(sm, motion)) is not None:
-      cal.add(error)
-    if (pitch := frame_pitch(sm, motion)) is not None:
-      cal.add_pitch(pitch)
+    if (angles := frame_angles(sm, car_motion(sm))) is not None:
+      cal.add(angles)
     frames += 1
     if frames % PUBLISH_EVERY == 0:
       msg = messaging.new_message("liveCalibration")

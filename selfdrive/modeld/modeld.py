@@ -8,7 +8,7 @@ alive).
 
 Every VANISHING_POINT_EVERY-th frame, once its modelV2 is out, modeld also finds where the road's straight lines meet
 in the camera image (selfdrive/modeld/vanishing_point.py) and publishes it as vanishingPoint: calibrationd learns the
-camera's pitch from it.
+camera's pitch and yaw from it.
 """
 import sys
 import time

@@ -103,9 +103,8 @@ Closed loop: the model's desired curvature steers the simulated car (the scripte
 
 ## Limits
 Trained only on the simulator's look; it has never seen a real road. Warped without calibration a crooked
-mount shows as a lateral bias (compare the two closed-loop runs): calibrationd learns the mount's yaw from the
-model's steering against the driver's before the stack engages (the heading of its lane lines reads ~0.8 degrees
-off even dead centre, and is not used), and its pitch from the horizon the road's lines meet on. An uncalibrated
+mount shows as a lateral bias (compare the two closed-loop runs): calibrationd learns the mount's pitch and yaw from
+where the road's straight lines meet in the image, not from the model. An uncalibrated
 pitch is the costlier: the model reads distance from the horizon, and 1.3 degrees down it read a 275 m bend as
 straight at 20 m. Lead detection is barely above chance at this size and budget: the
 longitudinal planner must not be trusted with leads from this model yet.
