@@ -34,7 +34,7 @@ from selfdrive.controls.lib.limits import (
 )
 from selfdrive.controls.lib.long_mpc import T_MPC, LeadPrediction, LongitudinalMpc, MpcProblem, SpeedLimit
 from selfdrive.controls.lib.longcontrol import LongControl
-from selfdrive.controls.lib.longitudinal_planner import STOP_SHORT_M, Lead, LongitudinalPlanner, model_lead
+from selfdrive.controls.lib.longitudinal_planner import STOP_SHORT_M, Lead, LongitudinalPlanner, model_leads
 from selfdrive.controls.lib.path import (
   PathCurvature,
   curve_decel,
@@ -49,7 +49,9 @@ EPS = 1e-6
 SOLVE_BUDGET_S = 0.005
 
 speeds = st.floats(0.0, 40.0)
-leads = st.one_of(st.none(), st.builds(Lead, st.floats(0.5, 200.0), st.floats(0.0, 40.0), st.floats(-6.0, 2.0)))
+one_lead = st.builds(Lead, st.floats(0.5, 200.0), st.floats(0.0, 40.0), st.floats(-6.0, 2.0))
+leads = st.one_of(st.none(), one_lead)
+lead_lists = st.lists(one_lead, max_size=2).map(lambda ls: sorted(ls, key=lambda ld: ld.gap))  # nearest first
 
 
 def arc(radius: float, v: float, left: bool = True) -> np.ndarray:
@@ -80,13 +82,13 @@ def test_mpc_plans_stay_within_comfort_limits(v0, a0, v_cruise, lead, personalit
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(speeds, leads, speeds), min_size=2, max_size=40), st.booleans())
+@given(st.lists(st.tuples(speeds, lead_lists, speeds), min_size=2, max_size=40), st.booleans())
 def test_consecutive_plans_keep_the_jerk_limits(steps, active):
   """Each plan starts from the acceleration the last one commands now: the target never jumps between plans."""
   planner = LongitudinalPlanner(0.15, 0.25)
   prev = None
-  for v_ego, lead, v_cruise in steps:
-    plan = planner.update(v_ego, 0.0, v_cruise, lead, long_mpc.NO_LIMIT, 1.45, active)
+  for v_ego, leads_now, v_cruise in steps:
+    plan = planner.update(v_ego, 0.0, v_cruise, leads_now, long_mpc.NO_LIMIT, 1.45, active)
     assert_plan_within_limits(planner.a, v_ego)
     if prev is not None and active:
       step = plan.accels[0] - prev
@@ -117,7 +119,7 @@ def drive(lead_v: float, v0: float, gap0: float, personality: str = "standard", 
   planner = LongitudinalPlanner(0.15, 0.25)
   v, a, gap, lv, out = v0, 0.0, gap0, lead_v, []
   for i in range(round(seconds / DT_MDL)):
-    plan = planner.update(v, a, v_cruise, Lead(gap, lv, lead_a if lv > 0 else 0.0), limit,
+    plan = planner.update(v, a, v_cruise, [Lead(gap, lv, lead_a if lv > 0 else 0.0)], limit,
                           FOLLOW_TIME_GAP[personality], True)
     a = plan.a_target
     v_new = max(v + a * DT_MDL, 0.0)
@@ -147,10 +149,36 @@ def test_stops_behind_a_stopped_lead_and_goes_again():
 
 def test_braking_lead_gets_a_warning_only_when_it_takes_hard_braking():
   planner = LongitudinalPlanner(0.15, 0.25)
-  calm = [planner.update(25.0, 0.0, 25.0, Lead(60.0, 22.0, 0.0), long_mpc.NO_LIMIT, 1.45, True).fcw for _ in range(5)]
+  calm = [planner.update(25.0, 0.0, 25.0, [Lead(60.0, 22.0, 0.0)], long_mpc.NO_LIMIT, 1.45, True).fcw for _ in range(5)]
   assert not any(calm)
-  hard = [planner.update(25.0, 0.0, 25.0, Lead(20.0, 5.0, -4.0), long_mpc.NO_LIMIT, 1.45, True).fcw for _ in range(5)]
+  hard = [planner.update(25.0, 0.0, 25.0, [Lead(20.0, 5.0, -4.0)], long_mpc.NO_LIMIT, 1.45, True).fcw for _ in range(5)]
   assert not hard[0] and all(hard[2:]), "two plans agree, then it warns"
+
+
+def test_a_stopped_car_beyond_a_nearer_lead_is_braked_for():
+  """Seed 101: in a bend, a car in the next lane 45 m ahead at our speed was radard's leadOne (the model's path ran
+  too straight) while the real lead, 78 m ahead, braked to a stop; only leadOne was planned on, and the car hit it.
+  With both: the plan brakes for the stopped one, as it would for it alone, and the warning sounds for it."""
+  near, stopped = Lead(45.0, 19.0, 0.0), Lead(70.0, 0.0, 0.0)
+  alone = LongitudinalPlanner(0.15, 0.25).update(19.0, 0.0, 19.0, [stopped], long_mpc.NO_LIMIT, 1.45, True)
+  both = LongitudinalPlanner(0.15, 0.25).update(19.0, 0.0, 19.0, [near, stopped], long_mpc.NO_LIMIT, 1.45, True)
+  moving = LongitudinalPlanner(0.15, 0.25).update(19.0, 0.0, 19.0, [near], long_mpc.NO_LIMIT, 1.45, True)
+  assert moving.a_target > -0.2
+  assert both.a_target < -0.5 and both.a_target == pytest.approx(alone.a_target, abs=1e-6)   # jerk-limited from 0
+  planner = LongitudinalPlanner(0.15, 0.25)
+  warned = [planner.update(25.0, 0.0, 25.0, [Lead(40.0, 25.0, 0.0), Lead(45.0, 0.0, 0.0)], long_mpc.NO_LIMIT, 1.45,
+                           True).fcw for _ in range(3)]
+  assert warned[-1]
+
+
+@given(st.lists(one_lead, min_size=1, max_size=3))
+def test_the_nearest_obstacle_of_several_leads(leads_now):
+  """At each time the prediction is one of the leads', the one whose stopping point is nearest."""
+  preds = [LeadPrediction.predict(ld.gap, ld.v, ld.a) for ld in leads_now]
+  got = LeadPrediction.nearest(preds)
+  obstacles = np.array([p.s + long_mpc.stopping_distance(p.v) for p in preds])
+  assert np.allclose(got.s + long_mpc.stopping_distance(got.v), obstacles.min(axis=0))
+  assert all(any(p.s[k] == got.s[k] and p.v[k] == got.v[k] for p in preds) for k in range(len(got.s)))
 
 
 def test_slows_for_a_curve_ahead():
@@ -162,7 +190,7 @@ def test_slows_for_a_curve_ahead():
   v, s = v0, 0.0
   while s < 150.0:
     shifted = SpeedLimit(limit.x - s, limit.v)
-    a = planner.update(v, 0.0, v0, None, shifted, 1.45, True).a_target
+    a = planner.update(v, 0.0, v0, [], shifted, 1.45, True).a_target
     s += v * DT_MDL
     v = max(v + a * DT_MDL, 0.0)
   assert v * v / radius <= CURVE_LATERAL_ACCEL * 1.05, f"entered the curve at {v:.1f} m/s"
@@ -181,7 +209,7 @@ def speed_into_curve(radius: float, ahead: float, v0: float, hard: bool) -> floa
   while s < ahead:
     shifted = PathCurvature(x - s, curv.k)
     decel = curve_decel(shifted, v, LAT_ACCEL_FACTOR) if hard else CURVE_DECEL_MAX
-    a = planner.update(v, 0.0, v0, None, SpeedLimit(*curve_speed_limit(shifted), decel), 1.45, True).a_target
+    a = planner.update(v, 0.0, v0, [], SpeedLimit(*curve_speed_limit(shifted), decel), 1.45, True).a_target
     s += v * DT_MDL
     v = max(v + a * DT_MDL, 0.0)
   return v
@@ -231,11 +259,11 @@ def test_the_lateral_plan_tightens_the_curve_limit_where_it_steers_tighter(k_pla
   assert v_both[0] <= np.sqrt(CURVE_LATERAL_ACCEL / k_plan) + 1e-6
 
 
-def test_model_lead():
+def test_model_leads():
   leads = np.zeros((3, 6))
-  assert model_lead(leads) is None
+  assert model_leads(leads) == []
   leads[0] = (30.0, 0.2, 12.0, -1.0, 0.9, 0.5)
-  assert model_lead(leads) == Lead(30.0, 12.0, -1.0)
+  assert model_leads(leads) == [Lead(30.0, 12.0, -1.0)]
 
 
 # --- the path and the lateral plan
@@ -333,7 +361,7 @@ def approach_stopped_lead(gap: float, v0: float, seconds: float) -> tuple[list[f
   v, a, speeds, gaps = v0, 0.0, [], []
   for k in range(round(seconds / 0.01)):
     if k % 5 == 0:
-      plan = planner.update(v, a, 30.0, Lead(gap, 0.0, 0.0), long_mpc.NO_LIMIT, 1.45, True)
+      plan = planner.update(v, a, 30.0, [Lead(gap, 0.0, 0.0)], long_mpc.NO_LIMIT, 1.45, True)
     a = control.update(True, v, a, False, plan.a_target, plan.should_stop, ACCEL_MIN, 2.0)
     a = a if v > 0.0 else max(a, 0.0)
     gap -= v * 0.01

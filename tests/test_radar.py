@@ -12,6 +12,8 @@ from selfdrive.car.adapter import CarAdapter
 from selfdrive.car.convert import fill_live_tracks
 from selfdrive.controls import radard
 from selfdrive.controls.lib.radar_leads import (
+  ARC_AHEAD_S,
+  ARC_MIN_CURVATURE,
   CUT_IN_AHEAD_S,
   CUT_IN_CLOSING_LOOKAHEAD_S,
   CUT_IN_CLOSING_MPS,
@@ -81,8 +83,8 @@ def test_no_targets_no_points():
        st.floats(-0.004, 0.004), st.floats(-0.007, 0.007), st.floats(0.0, 35.0))
 def test_the_lead_is_the_nearest_track_in_the_path(points, curvature, arc_curvature, v_ego):
   """Whatever the tracks, the path's curve and the car's own: leadOne is the nearest within IN_PATH_M of the path (or,
-  nearer than NEAR_AHEAD_M / NEAR_AHEAD_S, within NEAR_OVERLAP_M of the arc the car turns on), leadTwo the next, and
-  nothing else is a lead."""
+  nearer than NEAR_AHEAD_M / NEAR_AHEAD_S, within NEAR_OVERLAP_M of the arc the car turns on; or, turning at least
+  ARC_MIN_CURVATURE, within IN_PATH_M of that arc up to ARC_AHEAD_S), leadTwo the next, and nothing else is a lead."""
   path_y_right = -0.5 * curvature * STRAIGHT_X ** 2       # a left curve: the path goes left, y right negative
   tracks = [Track(i, d, y, v) for i, (d, y, v) in enumerate(points)]
   one, two = LeadTracker().update(tracks, v_ego, STRAIGHT_X, path_y_right, curvature=arc_curvature)
@@ -90,7 +92,10 @@ def test_the_lead_is_the_nearest_track_in_the_path(points, curvature, arc_curvat
     return t.y_rel - 0.5 * k * (t.d_rel + RADAR_TO_CAMERA_M) ** 2
   near = max(NEAR_AHEAD_M, NEAR_AHEAD_S * v_ego)
   ahead = lambda t: t.d_rel < near and abs(offset(t, arc_curvature)) < NEAR_OVERLAP_M
-  in_path = sorted((t for t in tracks if abs(offset(t, curvature)) < IN_PATH_M or ahead(t)), key=lambda t: t.d_rel)
+  on_arc = lambda t: abs(arc_curvature) >= ARC_MIN_CURVATURE and t.d_rel < ARC_AHEAD_S * v_ego and \
+    abs(offset(t, arc_curvature)) < IN_PATH_M
+  in_path = sorted((t for t in tracks if abs(offset(t, curvature)) < IN_PATH_M or ahead(t) or on_arc(t)),
+                   key=lambda t: t.d_rel)
   assert (one.track_id if one else None) == (in_path[0].track_id if in_path else None)
   assert (two.track_id if two else None) == (in_path[1].track_id if len(in_path) > 1 else None)
   if one is not None:
@@ -260,6 +265,27 @@ def test_a_car_in_the_next_lane_of_a_tight_bend_is_not_the_lead():
   assert LeadTracker().update([beside], 30.0, STRAIGHT_X, bend, curvature=k)[0] is None
   ours = Track(7, 23.0, 0.5 * k * x * x, 0.0)
   assert LeadTracker().update([ours], 30.0, STRAIGHT_X, bend, curvature=k)[0] is not None
+
+
+def test_in_a_steady_bend_a_car_on_the_arc_is_the_lead_where_the_path_runs_straight():
+  """Seed 101, 19 m/s through a 244 m left bend: the model's path ran 2.6-4.2 m right of the stopping lead 50-94 m
+  ahead, as if the bend eased (its std there 2-5 m, the widening capped at PATH_STD_MAX_M), and radard took it 49 m
+  ahead, too late to stop. An arc of the bend's curvature had it within 0.2 m from 82 m on. A car in the next lane
+  is not on the arc, nor is anything on a straight or beyond ARC_AHEAD_S."""
+  k, v = 0.0041, 19.0
+  path = -0.5 * 0.6 * k * STRAIGHT_X ** 2     # y right: the path bending left at 0.6 of the road's curvature
+  on_road = lambda d, lane=0.0: 0.5 * k * (d + RADAR_TO_CAMERA_M) ** 2 + lane
+  stopped = Track(1, 82.0, on_road(82.0) + 0.3, -v)
+  assert LeadTracker().update([stopped], v, STRAIGHT_X, path, np.full_like(STRAIGHT_X, 3.0))[0] is None   # the path
+  one, _ = LeadTracker().update([stopped], v, STRAIGHT_X, path, np.full_like(STRAIGHT_X, 3.0), curvature=k)
+  assert one is not None and one.track_id == 1
+  beside = Track(2, 60.0, on_road(60.0, 3.7), 0.0)   # the next lane on the inside of the bend
+  assert LeadTracker().update([beside], v, STRAIGHT_X, path, np.full_like(STRAIGHT_X, 3.0), curvature=k)[0] is None
+  far = Track(3, ARC_AHEAD_S * v + 5.0, on_road(ARC_AHEAD_S * v + 5.0), -v)
+  assert LeadTracker().update([far], v, STRAIGHT_X, path, np.full_like(STRAIGHT_X, 0.5), curvature=k)[0] is None
+  gentle = 0.9 * ARC_MIN_CURVATURE
+  off_path = Track(4, 60.0, 0.5 * gentle * 61.5 ** 2, -v)
+  assert LeadTracker().update([off_path], v, STRAIGHT_X, STRAIGHT_Y, curvature=gentle)[0] is None
 
 
 def test_an_unsure_path_far_ahead_widens_the_lane_up_to_a_limit():

@@ -1,10 +1,10 @@
 """plannerd: a longitudinal and a lateral plan for every model frame (20 Hz).
 
 Longitudinal: the MPC (selfdrive.controls.lib.long_mpc) over the cruise speed, the curves ahead (of the model's path,
-or of the lateral plan where it steers tighter) and the lead — radard's (the radar's track in the model's path) on a
-car with a radar, else the model's — at the personality's time gap. Lateral: the model's desired curvature (steering
-back by its lane lines when the car swings off its line) within ISO lateral limits, and the lane-change desire from
-the blinker and the driver's nudge.
+or of the lateral plan where it steers tighter) and the leads — radard's two (the radar's nearest tracks in our path)
+on a car with a radar, else the model's — at the personality's time gap. Lateral: the model's desired curvature (with
+a trim and a share of pursuit on its lane lines, see lane_pursuit) within ISO lateral limits, and the lane-change
+desire from the blinker and the driver's nudge.
 """
 import sys
 import time
@@ -17,7 +17,7 @@ from selfdrive.controls.lib.lane_pursuit import EgoLane
 from selfdrive.controls.lib.lateral_planner import LateralPlanner
 from selfdrive.controls.lib.limits import FOLLOW_TIME_GAP
 from selfdrive.controls.lib.long_mpc import SpeedLimit
-from selfdrive.controls.lib.longitudinal_planner import LongitudinalPlanner, model_lead, radar_lead
+from selfdrive.controls.lib.longitudinal_planner import LongitudinalPlanner, model_leads, radar_leads
 from selfdrive.controls.lib.path import curve_decel, curve_speed_limit, path_curvature, with_planned_curvature
 from selfdrive.controls.lib.vehicle_model import VehicleModel
 
@@ -43,8 +43,8 @@ class Planner:
     v_ego = cs.vEgo
     curv = path_curvature(arrays.unpack(md.position, arrays.MODEL_V2_SHAPES["position"]))
     v_cruise = cs.cruiseState.speed if cs.cruiseState.enabled and cs.cruiseState.speed > 0 else v_ego
-    lead = radar_lead(sm["radarState"]) if self.radar else model_lead(arrays.unpack(md.leads,
-                                                                                   arrays.MODEL_V2_SHAPES["leads"]))
+    leads = radar_leads(sm["radarState"]) if self.radar else model_leads(arrays.unpack(md.leads,
+                                                                                      arrays.MODEL_V2_SHAPES["leads"]))
     vm = VehicleModel.from_submaster(self.cp, sm)
     if not active:
       self.lat.reset(vm.curvature(cs.steeringAngleDeg, v_ego))
@@ -58,7 +58,7 @@ class Planner:
     lat = self.lat.update(desired, curv, v_ego, driver, active, lane_change_prob, lane)
     planned = with_planned_curvature(curv, lat.curvatures, v_ego)
     limit = SpeedLimit(*curve_speed_limit(planned), curve_decel(planned, v_ego, self.cp.lateralTuning.latAccelFactor))
-    lp = self.long.update(v_ego, cs.aEgo, v_cruise, lead, limit, FOLLOW_TIME_GAP[personality],
+    lp = self.long.update(v_ego, cs.aEgo, v_cruise, leads, limit, FOLLOW_TIME_GAP[personality],
                           active and self.cp.openpilotLongitudinalControl)
 
     valid = sm.all_alive(self.checked) and sm.all_valid(self.checked) and md.valid  # rates are selfdrived's to judge

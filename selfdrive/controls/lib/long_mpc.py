@@ -76,6 +76,14 @@ class LeadPrediction:
     sf = gap + np.concatenate(([0.0], np.cumsum((vf[1:] + vf[:-1]) / 2 * LEAD_FINE_DT)))
     return LeadPrediction(np.interp(t, tf, sf), np.interp(t, tf, vf))
 
+  @staticmethod
+  def nearest(preds: "list[LeadPrediction]") -> "LeadPrediction":
+    """Of several leads, at each time the one whose stopping point is nearest: the one the ego must stay behind."""
+    s, v = np.array([p.s for p in preds]), np.array([p.v for p in preds])
+    pick = np.argmin(s + stopping_distance(v), axis=0)
+    cols = np.arange(s.shape[1])
+    return LeadPrediction(s[pick, cols], v[pick, cols])
+
 
 @dataclass(frozen=True)
 class SpeedLimit:

@@ -1,5 +1,5 @@
-"""The longitudinal plan: cruise speed, curves and the lead (radard's or the model's) into the MPC, its answer onto
-the published grid, the target acceleration for now, stop and go, and the forward-collision warning."""
+"""The longitudinal plan: cruise speed, curves and the leads (radard's two or the model's one) into the MPC, its
+answer onto the published grid, the target acceleration for now, stop and go, and the forward-collision warning."""
 import time
 from dataclasses import dataclass
 
@@ -35,16 +35,17 @@ class Lead:
   a: float
 
 
-def model_lead(leads: np.ndarray) -> Lead | None:
-  """The model's lead now (row 0 of modelV2.leads: x, y, v, a, prob, xStd; x is the bumper gap)."""
+def model_leads(leads: np.ndarray) -> list[Lead]:
+  """The model's lead now, if it sees one (row 0 of modelV2.leads: x, y, v, a, prob, xStd; x is the bumper gap)."""
   x, _, v, a, prob, _ = (float(f) for f in leads[0])
-  return Lead(x, max(v, 0.0), a) if prob >= LEAD_PROB_MIN else None
+  return [Lead(x, max(v, 0.0), a)] if prob >= LEAD_PROB_MIN else []
 
 
-def radar_lead(radar_state) -> Lead | None:
-  """radard's lead now (radarState.leadOne: the radar track in the model's path)."""
-  lead = radar_state.leadOne
-  return Lead(float(lead.dRel), max(float(lead.vLead), 0.0), float(lead.aLeadK)) if lead.status else None
+def radar_leads(radar_state) -> list[Lead]:
+  """radard's leads now, nearest first (radarState.leadOne and leadTwo: the radar's two nearest tracks in our path).
+  Both count: the nearer may be moving on while the further has stopped."""
+  return [Lead(float(lead.dRel), max(float(lead.vLead), 0.0), float(lead.aLeadK))
+          for lead in (radar_state.leadOne, radar_state.leadTwo) if lead.status]
 
 
 def required_decel(v_ego: float, lead: LeadPrediction) -> float:
@@ -92,8 +93,9 @@ class LongitudinalPlanner:
     self.fcw_until = 0.0
     self.t = 0.0
 
-  def update(self, v_ego: float, a_ego: float, v_cruise: float, lead: Lead | None, limit: SpeedLimit,
+  def update(self, v_ego: float, a_ego: float, v_cruise: float, leads: list[Lead], limit: SpeedLimit,
              t_follow: float, long_active: bool) -> LongPlan:
+    """leads: nearest first; the plan stays behind whichever of them it must (LeadPrediction.nearest)."""
     self.t += DT_MDL
     if long_active:
       a0 = float(np.interp(DT_MDL, T_MPC, self.a))
@@ -101,7 +103,7 @@ class LongitudinalPlanner:
     else:   # not in control: plan from what the car does now
       a0 = min(max(a_ego, ACCEL_MIN), accel_max(v_ego))
       self.mpc.reset(a0)
-    pred = LeadPrediction.predict(lead.gap, lead.v, lead.a) if lead is not None else None
+    pred = LeadPrediction.nearest([LeadPrediction.predict(ld.gap, ld.v, ld.a) for ld in leads]) if leads else None
     a_max = accel_max(v_ego)
     problem = MpcProblem(v_ego, a0, ACCEL_MIN, a_max, v_cruise, a_max, t_follow, pred, limit)
     t0 = time.perf_counter()
@@ -113,11 +115,11 @@ class LongitudinalPlanner:
     a_target = float(np.interp(self.delay, T_MPC, sol.a))
     v_soon, v_later = np.interp([self.delay, self.delay + STOP_LOOKAHEAD_S], T_MPC, sol.v)
     should_stop = bool(v_soon < self.v_stopping and v_later < self.v_stopping) or \
-      stop_in_reach(v_ego, a_target, lead)
-    warn = lead is not None and v_ego > FCW_MIN_SPEED and \
-      required_decel(v_ego, LeadPrediction.predict(lead.gap, lead.v, lead.a, FCW_T)) < FCW_DECEL
+      stop_in_reach(v_ego, a_target, leads[0] if leads else None)
+    warn = v_ego > FCW_MIN_SPEED and \
+      any(required_decel(v_ego, LeadPrediction.predict(ld.gap, ld.v, ld.a, FCW_T)) < FCW_DECEL for ld in leads)
     self.fcw_count = self.fcw_count + 1 if warn else 0
     if self.fcw_count >= FCW_PLANS:
       self.fcw_until = self.t + FCW_HOLD_S
-    return LongPlan(speeds, accels, jerks, a_target, should_stop, lead is not None, sol.following,
+    return LongPlan(speeds, accels, jerks, a_target, should_stop, bool(leads), sol.following,
                     self.t < self.fcw_until, v_cruise, solve_time)
