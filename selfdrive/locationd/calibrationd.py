@@ -19,9 +19,9 @@ of the drive: over ten 10-minute simulator drives it landed 0.0003-0.027 rad off
 101, 0.012 on 43), where the median of the same drives' vanishing points is 0.0001-0.0055 off (first five seconds:
 within 0.0068; any 600-point window: within 0.0068; 240-point windows: within 0.012, hence the longer window for the
 yaw). The model's lane lines then sit within 0.05 m of the truth at the pursuit's lookahead on seeds 67, 97 and 43
-(0.07-0.44 m with the steering's yaw), while its curvature alone held seeds 67 and 97 0.18 m right: plannerd's trim
-(lane_pursuit) steers the slow part by the lines since, and centring improved (seed 67: mean error 0.184 -> 0.079 m,
-97: 0.150 -> 0.051).
+(0.07-0.44 m with the steering's yaw; 0.16 on 127, a heading error of the model's own), while its curvature alone held
+seeds 67 and 97 0.18 m right: plannerd's trim (lane_pursuit) steers the slow part by the lines since, and centring
+improved (seed 67: mean error 0.184 -> 0.079 m, 97: 0.150 -> 0.051).
 Roll is left at zero.
 """
 import math

@@ -1,10 +1,10 @@
 """Where the road's straight lines meet in the road-camera image, and the camera pitch and yaw that point implies.
 
 On a flat road every lane marking, road edge and seam runs horizontally, so the image lines they make meet on the
-horizon; the horizon's row tells the camera's pitch against the car, and on a straight road the point's column its
-yaw (calibrationd takes the median of both). A pitch left uncalibrated is costly: the model reads distance from how far below the
-horizon the road is, and 1.3 degrees off (a camera tilted down a little) read a 275 m bend at a seventh of its
-curvature 20 m ahead.
+horizon; the horizon's row tells the camera's pitch against the car, and on a straight road the point's column its yaw
+(calibrationd takes the median of both). A pitch left uncalibrated is costly: the model reads distance from how far
+below the horizon the road is, and 1.3 degrees off (a camera tilted down a little) read a 275 m bend at a seventh of
+its curvature 20 m ahead.
 
 Straight segments (Canny edges, probabilistic Hough) below the expected horizon, neither near-horizontal (dash ends,
 car bottoms) nor near-vertical (posts, car sides), are intersected by weighted least squares, each weighted by its
