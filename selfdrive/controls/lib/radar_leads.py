@@ -33,7 +33,7 @@ to ARC_AHEAD_S at our speed, is in the path too: on seed 101 the model's path ra
 to a stop 50-94 m ahead in a 244 m bend, as if the bend eased; radard took it 49 m ahead at 19 m/s, too late, and
 the car hit it (an arc of the bend's curvature had it within 0.2 m from 82 m on). Replayed over fourteen recorded
 10-minute drives, the scans missing the simulator's lead within 60 m fell from 423 to 155 (201 looking 4 s ahead),
-with 17 more where radard's lead was not the simulator's (866; cars at our speed 60 m ahead). On seed 101 a nearer
+with 17 more where radard's lead was not the simulator's (966; cars at our speed 60 m ahead). On seed 101 a nearer
 car in the next lane, on the model's too-straight path, stayed leadOne: plannerd plans on leadTwo too, which was the
 stopping lead from 92 s (72-92 m) on, 2-4 s sooner.
 """
