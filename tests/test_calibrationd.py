@@ -23,7 +23,7 @@ from selfdrive.locationd.calibrationd import (
   MountAngles,
   car_motion,
   frame_angles,
-  mount_angles,
+  learnable_angles,
 )
 
 
@@ -88,13 +88,14 @@ def vp_msg(pitch: float, yaw: float, found: bool = True):
 def test_learns_only_from_points_worth_learning_from():
   """A curve's lines meet sideways of straight ahead and only a little off the horizon: a gentle bend still tells
   the pitch, only near-straight driving the yaw."""
-  both = mount_angles(vp_msg(0.01, -0.02), 20.0, 0.0)
+  both = learnable_angles(vp_msg(0.01, -0.02), 20.0, 0.0)
   assert (both.pitch, both.yaw) == pytest.approx((0.01, -0.02))
-  bend = mount_angles(vp_msg(0.01, -0.02), 20.0, -1.1 * YAW_MAX_CURVATURE)
+  bend = learnable_angles(vp_msg(0.01, -0.02), 20.0, -1.1 * YAW_MAX_CURVATURE)
   assert bend.pitch == pytest.approx(0.01) and bend.yaw is None
-  assert mount_angles(vp_msg(0.01, -0.02), 20.0, 1.1 * PITCH_MAX_CURVATURE) == MountAngles(None, None)   # turning hard
-  assert mount_angles(vp_msg(0.01, -0.02, found=False), 20.0, 0.0) == MountAngles(None, None)   # no lines met
-  assert mount_angles(vp_msg(0.01, -0.02), MIN_SPEED - 1, 0.0) == MountAngles(None, None)          # too slow
+  turning_hard = learnable_angles(vp_msg(0.01, -0.02), 20.0, 1.1 * PITCH_MAX_CURVATURE)
+  assert turning_hard == MountAngles(None, None)
+  assert learnable_angles(vp_msg(0.01, -0.02, found=False), 20.0, 0.0) == MountAngles(None, None)   # no lines met
+  assert learnable_angles(vp_msg(0.01, -0.02), MIN_SPEED - 1, 0.0) == MountAngles(None, None)          # too slow
 
 
 def test_fills_live_calibration():

@@ -48,6 +48,13 @@ CalStatus = log.LiveCalibrationData.Status
 INPUTS = ["vanishingPoint", "modelV2", "carState", "carParams", "liveParameters"]
 
 
+@dataclass(frozen=True)
+class MountAngles:
+  """What one vanishing point says of the mount: None for an angle it is not one to learn from."""
+  pitch: float | None
+  yaw: float | None
+
+
 @dataclass
 class Calibrator:
   """The pitch and the yaw each vanishing point says -> their medians over the latest points."""
@@ -62,7 +69,7 @@ class Calibrator:
   def yaw(self) -> float:
     return float(np.median(self.yaws)) if self.yaws else 0.0
 
-  def add(self, angles: "MountAngles") -> None:
+  def add(self, angles: MountAngles) -> None:
     if angles.pitch is not None:
       self.pitches.append(angles.pitch)
     if angles.yaw is not None:
@@ -73,29 +80,26 @@ class Calibrator:
     """Points learnt from: the fewer of the two angles'."""
     return min(len(self.pitches), len(self.yaws))
 
-  @property
-  def status(self) -> int:
+  def status_of(self, pitch: float, yaw: float) -> int:
     if self.points < MIN_POINTS:
       return CalStatus.uncalibrated
-    return CalStatus.invalid if abs(self.yaw) > MAX_YAW or abs(self.pitch) > MAX_PITCH else CalStatus.calibrated
+    return CalStatus.invalid if abs(yaw) > MAX_YAW or abs(pitch) > MAX_PITCH else CalStatus.calibrated
+
+  @property
+  def status(self) -> int:
+    return self.status_of(self.pitch, self.yaw)
 
   def fill(self, cal) -> None:
-    cal.calStatus = self.status
+    pitch, yaw = self.pitch, self.yaw   # each a median over up to YAW_POINTS: taken once
+    cal.calStatus = self.status_of(pitch, yaw)
     cal.validBlocks = self.points
     cal.calPerc = min(100 * self.points // MIN_POINTS, 100)
-    cal.rpyCalib = [0.0, self.pitch, self.yaw]
+    cal.rpyCalib = [0.0, pitch, yaw]
     cal.rpyCalibSpread = [0.0, float(np.std(self.pitches)) if self.pitches else 0.0,
                           float(np.std(self.yaws)) if self.yaws else 0.0]
 
 
-@dataclass(frozen=True)
-class MountAngles:
-  """What one vanishing point says of the mount: None for an angle it is not one to learn from."""
-  pitch: float | None
-  yaw: float | None
-
-
-def mount_angles(vp, v_ego: float, car_curvature: float) -> MountAngles:
+def learnable_angles(vp, v_ego: float, car_curvature: float) -> MountAngles:
   """The camera pitch and yaw (rad) a vanishing point says, each only where the car's motion lets it tell them."""
   if not vp.found or v_ego < MIN_SPEED:
     return MountAngles(None, None)
@@ -115,7 +119,7 @@ def frame_angles(sm: messaging.SubMaster, motion: tuple[float, float] | None) ->
   """The angles to learn from the vanishing point received since the last model frame, if one came."""
   if motion is None or not (sm.updated["vanishingPoint"] and sm.valid["vanishingPoint"]):
     return None
-  return mount_angles(sm["vanishingPoint"], *motion)
+  return learnable_angles(sm["vanishingPoint"], *motion)
 
 
 def main() -> int:

@@ -12,10 +12,11 @@ off the truth at NEAR_M), and on seed 67 the car drifted out of its lane over 8 
 for the road's curvature and nothing of the 1 m it was off.
 So the model's curvature gets a trim: how much more than the model the same pure pursuit on the lines' centre (at the
 same lookahead) has been asking for, averaged over TRIM_TAU_S (at most TRIM_MAX). The slow part of the steer is the
-lines' then, the fast part the model's: a model steering beside the line is centred in a few seconds, without swinging
-across, and held where the lines' centre is at the lookahead. The lines' own bias there varies by drive as much as
-at 5 m: a heading of their own of up to 0.01 rad (seeds 67 and 97: 0.00-0.04 m at the lookahead, 0.05-0.13 m at 5 m;
-seed 127 the other way, 0.16 and 0.02; at 15 m 0.03-0.09 on 67, 43 and 127's straights).
+lines' then, the fast part the model's: a model steering beside the line is centred within a minute (tests: a
+kinematic car, 8-35 m/s), without swinging across, and held where the lines' centre is at the lookahead. The lines'
+own bias there varies by drive as much as at 5 m: a heading of their own of up to 0.01 rad (seeds 67 and 97: 0.00-0.04
+m at the lookahead, 0.05-0.13 m at 5 m; seed 127 the other way, 0.16 and 0.02; at 15 m 0.03-0.09 on 67, 43 and 127's
+straights).
 And the further the car is off the lines' centre, the more of the steer is the same pure pursuit (lookahead and all)
 on that centre: none within RECOVERY_OFFSET_M[0], RECOVERY_SHARE past [1]. Replayed over the two drives above (the
 calibration from the vanishing point, the stack without the trim), the error against the truth's pursuit fell from

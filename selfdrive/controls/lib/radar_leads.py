@@ -160,10 +160,11 @@ class LeadTracker:
         f.update(v_ego + t.v_rel, t.y_rel, offset, new_path)
       widen = 0.0 if path_y_std is None else min(float(np.interp(x, path_x, path_y_std)), PATH_STD_MAX_M)
       width = KEEP_IN_PATH_M if t.track_id == self.lead_id else IN_PATH_M
-      ahead = t.d_rel < near and _overlaps(t.y_rel, f.vy, arc_y_left(curvature, x))
+      arc_y = arc_y_left(curvature, x)
+      ahead = t.d_rel < near and _overlaps(t.y_rel, f.vy, arc_y)
       look = CUT_IN_CLOSING_LOOKAHEAD_S if t.v_rel < -CUT_IN_CLOSING_MPS else CUT_IN_LOOKAHEAD_S
       cutting_in = t.d_rel < cut_in_zone and abs(offset + f.v_offset * look) < IN_PATH_M + widen
-      on_arc = bending and t.d_rel < arc_zone and abs(t.y_rel - arc_y_left(curvature, x)) < width
+      on_arc = bending and t.d_rel < arc_zone and abs(t.y_rel - arc_y) < width
       if (abs(offset) < width + widen or ahead or cutting_in or on_arc) and t.d_rel > 0:
         in_path.append(RadarLead(t.track_id, t.d_rel, t.y_rel, t.v_rel, max(f.v, 0.0), f.a, offset, f.age))
     in_path.sort(key=lambda lead: lead.d_rel)
