@@ -288,6 +288,22 @@ def test_in_a_steady_bend_a_car_on_the_arc_is_the_lead_where_the_path_runs_strai
   assert LeadTracker().update([off_path], v, STRAIGHT_X, STRAIGHT_Y, curvature=gentle)[0] is None
 
 
+def test_where_the_path_is_unsure_a_car_on_the_arc_is_the_lead():
+  """Seed 127, just past a bend's exit at 22 m/s: a lead braking to a stop 95 m ahead was within 0.7 m of straight
+  ahead while the model's path there still bent 3 m left, 2 m unsure of itself. The car's arc (straight now) has it;
+  where the path is sure of itself its word stands; a car in the next lane is on neither, nor is anything beyond
+  ARC_AHEAD_S."""
+  v = 22.0
+  path = -0.5 * (2 * 3.0 / 96.5 ** 2) * STRAIGHT_X ** 2   # y right: 3 m left at the lead
+  unsure, sure = np.full_like(STRAIGHT_X, 2.0), np.full_like(STRAIGHT_X, 0.5)
+  lead = Track(1, 95.0, -0.6, -10.0)
+  one, _ = LeadTracker().update([lead], v, STRAIGHT_X, path, unsure)
+  assert one is not None and one.track_id == 1
+  assert LeadTracker().update([lead], v, STRAIGHT_X, path, sure)[0] is None
+  assert LeadTracker().update([Track(2, 95.0, -3.7, -10.0)], v, STRAIGHT_X, path, unsure)[0] is None
+  assert LeadTracker().update([Track(3, ARC_AHEAD_S * v + 5.0, 0.0, -10.0)], v, STRAIGHT_X, path, unsure)[0] is None
+
+
 def test_an_unsure_path_far_ahead_widens_the_lane_up_to_a_limit():
   """A car stopped 90 m ahead, 2.3 m off a path the model is 1.5 m unsure of there, is a lead; one in the next
   lane's centre is not, however unsure the path."""
