@@ -14,10 +14,12 @@ from selfdrive.controls.lib.lane_pursuit import (
   NEAR_M,
   RECOVERY_OFFSET_M,
   RECOVERY_SHARE,
+  TRIM_AIM_M,
   TRIM_MAX,
   TRIM_TAU_S,
   EgoLane,
   LaneRecovery,
+  aimed_curvature,
   lane_pursuit_curvature,
   recovery_share,
 )
@@ -63,12 +65,17 @@ def test_share_ramps_with_the_swing():
 
 @given(curvatures, st.floats(-RECOVERY_OFFSET_M[0] + 1e-3, RECOVERY_OFFSET_M[0] - 1e-3), speeds)
 def test_near_the_centre_the_model_steers_with_its_trim(model_k, offset, v):
-  """One frame in, the trim is one frame's share of lane pursuit's disagreement with the model; the lines' share of
-  the steer is none."""
+  """One frame in, the trim is one frame's share of the disagreement with the model of the arc through the lines'
+  centre at the aim (the lookahead, if nearer than TRIM_AIM_M), its time constant longer by (lookahead / aim)^2; the
+  lines' share of the steer is none."""
   rec = LaneRecovery()
   k = rec.update(model_k, lane(offset), v, steering=True)
-  disagreement = lane_pursuit_curvature(lane(offset), v) - model_k
-  assert rec.trim == pytest.approx(disagreement * DT_MDL / TRIM_TAU_S, rel=1e-6, abs=1e-12)
+  look = float(pursuit_lookahead(v))
+  aim = min(look, TRIM_AIM_M)
+  disagreement = aimed_curvature(lane(offset), aim) - model_k
+  assert rec.trim == pytest.approx(disagreement * DT_MDL / (TRIM_TAU_S * (look / aim) ** 2), rel=1e-6, abs=1e-12)
+  if look <= TRIM_AIM_M:   # aimed at the lookahead: the pursuit the model learnt
+    assert aimed_curvature(lane(offset), aim) == pytest.approx(lane_pursuit_curvature(lane(offset), v), abs=1e-12)
   assert k == pytest.approx(model_k + rec.trim, abs=1e-12)
 
 
@@ -103,13 +110,15 @@ def test_a_swing_is_steered_back_by_the_lines():
   assert LaneRecovery().update(0.0, swung, V, steering=False) == 0.0   # not steering: the model's, untouched
 
 
-def drive(model_bias: float, model_gain: float, v: float, seconds: float = 60.0, lag_s: float = 0.3) -> np.ndarray:
+def drive(model_bias: float, model_gain: float, v: float, seconds: float = 60.0, lag_s: float = 0.3,
+          lines_heading: float = 0.0) -> np.ndarray:
   """A car on a straight, steered by a model that asks for model_gain of the pursuit it was trained on plus a steady
   model_bias (1/m), through the planner's recovery, the car following the curvature with a first-order lag; the
-  lines perfect. Its offset from the centre, each model frame."""
+  lines perfect but for a heading of their own (rad, to the right). Its offset from the centre, each model frame."""
   rec, y, heading, k_car, out = LaneRecovery(), 0.0, 0.0, 0.0, []
   for _ in range(int(seconds / DT_MDL)):
-    k = rec.update(model_gain * pursuit_curvature(0.0, y, heading, v) + model_bias, lane(y, heading), v, True)
+    lines = lane(y, heading + lines_heading)
+    k = rec.update(model_gain * pursuit_curvature(0.0, y, heading, v) + model_bias, lines, v, True)
     for _ in range(5):   # 100 Hz
       k_car += (k - k_car) * 0.01 / lag_s
       y, heading = y + v * heading * 0.01, heading - v * k_car * 0.01
@@ -128,6 +137,17 @@ def test_the_trim_centres_a_model_that_steers_beside_the_line(bias, gain, v):
   assert abs(y[-1]) < 0.02
   assert np.all(np.sign(y[np.abs(y) > 0.05]) == -np.sign(bias))   # no swing back across
   assert np.abs(y).max() < 1.1 * abs(without) + 0.02
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.floats(15.0, 35.0), st.sampled_from([-1.0, 1.0]))
+def test_lines_turned_off_the_lane_hold_the_car_off_by_their_error_at_the_aim(v, side):
+  """Lines turned 0.0086 rad off the lane (seed 127's, 0.21 m off at its 25 m lookahead): the car is held where their
+  centre is TRIM_AIM_M ahead, 0.13 m off, not at the lookahead (0.15-0.36 m at these speeds), and settles there."""
+  bias = side * 0.0086
+  y = drive(0.0005, 0.8, v, seconds=120.0, lines_heading=bias)
+  assert y[-1] == pytest.approx(-bias * TRIM_AIM_M, abs=0.02)
+  assert np.ptp(y[-int(20 / DT_MDL):]) < 0.02
 
 
 def test_the_trim_is_bounded():

@@ -10,13 +10,16 @@ cut-in the car weaved out of its lane, while the lines still see where the lane 
 thousandths of a radian (calibrationd), seeds 67 and 97 held 0.18 m right, the lines seeing it (their centre 0.05-0.09 m
 off the truth at NEAR_M), and on seed 67 the car drifted out of its lane over 8 s of a gentle bend, the model asking
 for the road's curvature and nothing of the 1 m it was off.
-So the model's curvature gets a trim: how much more than the model the same pure pursuit on the lines' centre (at the
-same lookahead) has been asking for, averaged over TRIM_TAU_S (at most TRIM_MAX). The slow part of the steer is the
+So the model's curvature gets a trim: how much more than the model the arc through the lines' centre TRIM_AIM_M ahead
+(or the lookahead, if nearer) has been asking for, averaged over TRIM_TAU_S (at most TRIM_MAX; longer by the square of
+lookahead over aim, so that an offset moves the trim as fast as at the lookahead). The slow part of the steer is the
 lines' then, the fast part the model's: a model steering beside the line is centred within a minute (tests: a
-kinematic car, 8-35 m/s), without swinging across, and held where the lines' centre is at the lookahead. The lines'
-own bias there varies by drive as much as at 5 m: a heading of their own of up to 0.01 rad (seeds 67 and 97: 0.00-0.04
-m at the lookahead, 0.05-0.13 m at 5 m; seed 127 the other way, 0.16 and 0.02; at 15 m 0.03-0.09 on 67, 43 and 127's
-straights).
+kinematic car, 8-35 m/s), without swinging across, and held where the lines' centre is at the aim. The lines' own
+bias varies by drive and grows with distance: over five 10-minute drives (seeds 151, 163, 173, 179 and 127's first
+three minutes) their centre was 0.00-0.08 m off the truth at 5 m, 0.01-0.09 at 10 m, 0.02-0.07 at 15 m and 0.02-0.22
+at the lookahead (14-26 m). Aimed at the lookahead, seed 127's car was held 0.21 m off the centre on average (0.171
+over ten minutes at stop 21). Nearer aims with the lookahead's time constant swing (the kinematic car never settles
+aimed at 12-15 m); with the longer one a 10 m aim would take 100 s to settle at 30 m/s.
 And the further the car is off the lines' centre, the more of the steer is the same pure pursuit (lookahead and all)
 on that centre: none within RECOVERY_OFFSET_M[0], RECOVERY_SHARE past [1]. Replayed over the two drives above (the
 calibration from the vanishing point, the stack without the trim), the error against the truth's pursuit fell from
@@ -38,6 +41,7 @@ RECOVERY_SHARE = 0.75            # lane pursuit's share of the steer at full
 NEAR_M = 5.0                     # m ahead where the car's offset is read from the lines
 LINE_PROB_MIN = 0.5              # both ego-lane lines at least this likely, or the model alone steers
 TRIM_TAU_S = 8.0                 # s: the trim is lane pursuit's disagreement with the model, averaged over this
+TRIM_AIM_M = 15.0                # m: ... aimed no further than this (the lines' own bias grows with distance)
 TRIM_MAX = 0.002                 # 1/m: the most curvature the trim adds
 
 
@@ -64,6 +68,11 @@ def lane_pursuit_curvature(lane: EgoLane, v_ego: float) -> float:
   return float(pursuit_curvature(0.0, -lane.centre_at(float(pursuit_lookahead(v_ego))), 0.0, v_ego))
 
 
+def aimed_curvature(lane: EgoLane, x: float) -> float:
+  """The arc (left positive) from the car's axis through the lines' centre x m ahead."""
+  return 2.0 * -lane.centre_at(x) / (x * x)
+
+
 def recovery_share(offset: float) -> float:
   """How much of the steer lane pursuit takes for the car this far (m) off the lines' centre."""
   lo, hi = RECOVERY_OFFSET_M
@@ -83,8 +92,11 @@ class LaneRecovery:
       return model_curvature
     if min(lane.left_prob, lane.right_prob) < LINE_PROB_MIN:
       return model_curvature + self.trim   # the model's bias is still its own
-    pursuit = lane_pursuit_curvature(lane, v_ego)
-    trim = self.trim + (pursuit - model_curvature - self.trim) * DT_MDL / TRIM_TAU_S
+    look = float(pursuit_lookahead(v_ego))
+    aim = min(look, TRIM_AIM_M)
+    tau = TRIM_TAU_S * (look / aim) ** 2   # the shorter arm turns an offset into (look / aim)^2 more curvature
+    trim = self.trim + (aimed_curvature(lane, aim) - model_curvature - self.trim) * DT_MDL / tau
     self.trim = min(max(trim, -TRIM_MAX), TRIM_MAX)
+    pursuit = lane_pursuit_curvature(lane, v_ego)
     trimmed = model_curvature + self.trim
     return trimmed + recovery_share(-lane.centre_at(NEAR_M)) * (pursuit - trimmed)
