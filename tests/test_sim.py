@@ -13,6 +13,7 @@ from tools.sim import constants as C
 from tools.sim.camera import Camera, rgb_to_nv12
 from tools.sim.render import Pose, clip_near
 from tools.sim.road import SIM_ROADS, Road, RoadShape
+from tools.sim.traffic import Ego, Event, EventKind
 from tools.sim.vehicle import CarParams, Controls, Gear, Vehicle, VehicleState
 from tools.sim.world import GroundTruth, World, WorldConfig
 
@@ -385,3 +386,21 @@ def test_traffic_on_a_free_road_eases_off_above_its_speed(v, v0):
   a = Traffic.idm(v, v0, math.inf, 0.0)
   assert -C.IDM_ACCEL - 1e-9 <= a <= C.IDM_ACCEL + 1e-9
   assert (a < 0) == (v > v0) or abs(v - v0) < 1e-6
+
+
+def test_a_cut_in_leaves_the_ego_room_to_brake():
+  """A car in the next lane cuts in ahead of the ego only where the ego, closing on it, would not reach it within
+  CUT_IN_MIN_TTC_S: one 6 m/s slower 7 m ahead (seed 191: 1.2 s, from the radar's blind side) waits; at the ego's
+  pace it cuts in."""
+  world = World(1, WorldConfig(traffic=False))
+  traffic = world.traffic
+  ego = Ego(world.s, world.d, 18.0, world.vehicle.params.length)
+  lay = traffic.layout
+  neighbour = lay.lane_d(lay.lane_at(ego.d)) + lay.lane_width
+  cut_in = Event(0.0, EventKind.CUT_IN, 0.0, 0.0, 3.0)
+  for closing, fires in ((6.0, False), (1.0, True)):
+    car = traffic.spawn(0.0, neighbour, ego.v - closing)
+    car.s = ego.s + ego.length / 2 + 7.0 + car.length / 2   # its rear bumper 7 m ahead of the ego's front one
+    assert traffic._fire(cut_in, ego, 0.0) is fires
+    assert (car.lc_t0 >= 0.0) is fires
+    traffic.cars.remove(car)
