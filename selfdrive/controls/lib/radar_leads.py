@@ -43,8 +43,9 @@ straight ahead while the model's path 90-100 m out still bent 2-3 m left (std 1.
 closing at 13 m/s, and the driver took over; on seed 151 the path at 110-150 m ran 2-4.5 m left of a straight road
 (std 1.6-3.6) with a lead braking to 3.5 m/s on it. Replayed over four new 10-minute drives (151, 163, 173, 127's
 first 3 minutes): scans missing the simulator's lead within 110 m 660 -> 309, those with it under 8 s ahead 43 -> 15,
-not one more scan where radard's lead was not the simulator's. In a steady bend the arc already counts; at a bend's
-entry the path is sure of itself where a car in the next lane crosses the straight arc (35 m at 25 m/s).
+not one more scan where radard's lead was nearer than the simulator's (on a fifth, 179: 3 more, cars in the next lane
+92-95 m ahead in a bend). In a steady bend the arc already counts; at a bend's entry the path is sure of itself where
+a car in the next lane crosses the straight arc (35 m at 25 m/s).
 """
 import math
 from dataclasses import dataclass
