@@ -24,6 +24,7 @@ from selfdrive.controls.lib.limits import (
   ISO_LATERAL_JERK,
   JERK_MAX,
   JERK_MIN,
+  JERK_MIN_URGENT,
   LANE_CHANGE_SPEED_MIN,
   LANE_CHANGE_TIME_MAX,
   STEER_CAPABILITY_S,
@@ -61,11 +62,11 @@ def arc(radius: float, v: float, left: bool = True) -> np.ndarray:
   return np.stack([radius * np.sin(th), -y if left else y, np.zeros_like(th)], axis=1)
 
 
-def assert_plan_within_limits(a: np.ndarray, v0: float) -> None:
+def assert_plan_within_limits(a: np.ndarray, v0: float, urgent: bool = False) -> None:
   assert np.all(np.isfinite(a))
   assert a.min() >= ACCEL_MIN - EPS and a.max() <= accel_max(v0) + EPS
   jerk = np.diff(a) / np.diff(T_MPC)
-  assert jerk.min() >= JERK_MIN - EPS and jerk.max() <= JERK_MAX + EPS
+  assert jerk.min() >= (JERK_MIN_URGENT if urgent else JERK_MIN) - EPS and jerk.max() <= JERK_MAX + EPS
 
 
 # --- the MPC
@@ -77,7 +78,7 @@ def test_mpc_plans_stay_within_comfort_limits(v0, a0, v_cruise, lead, personalit
   pred = LeadPrediction.predict(lead.gap, lead.v, lead.a) if lead is not None else None
   sol = LongitudinalMpc().solve(MpcProblem(v0, a0, ACCEL_MIN, accel_max(v0), v_cruise, accel_max(v0),
                                            FOLLOW_TIME_GAP[personality], pred, limit))
-  assert_plan_within_limits(sol.a, v0)
+  assert_plan_within_limits(sol.a, v0, sol.urgent)
   assert np.all(np.isfinite(sol.v)) and np.all(np.isfinite(sol.s))
 
 
@@ -86,14 +87,32 @@ def test_mpc_plans_stay_within_comfort_limits(v0, a0, v_cruise, lead, personalit
 def test_consecutive_plans_keep_the_jerk_limits(steps, active):
   """Each plan starts from the acceleration the last one commands now: the target never jumps between plans."""
   planner = LongitudinalPlanner(0.15, 0.25)
-  prev = None
+  prev, prev_urgent = None, False
   for v_ego, leads_now, v_cruise in steps:
     plan = planner.update(v_ego, 0.0, v_cruise, leads_now, long_mpc.NO_LIMIT, 1.45, active)
-    assert_plan_within_limits(planner.a, v_ego)
-    if prev is not None and active:
+    assert_plan_within_limits(planner.a, v_ego, planner.urgent)
+    if prev is not None and active:   # the step is the last plan's own, at its jerk limit
       step = plan.accels[0] - prev
-      assert JERK_MIN * DT_MDL - EPS <= step <= JERK_MAX * DT_MDL + EPS
-    prev = plan.accels[0]
+      assert (JERK_MIN_URGENT if prev_urgent else JERK_MIN) * DT_MDL - EPS <= step <= JERK_MAX * DT_MDL + EPS
+    prev, prev_urgent = plan.accels[0], planner.urgent
+
+
+def test_a_close_cut_in_brakes_at_the_urgent_jerk():
+  """Seed 197: at 20.6 m/s, accelerating at 0.9 m/s^2, a car 6 m/s slower cuts in 23 m ahead (1.1 s). Braking built
+  at JERK_MIN would close the time gap under a second: it builds up at JERK_MIN_URGENT and reaches ACCEL_MIN sooner.
+  Approaching a car 5 m/s slower from 35 m (1.75 s), braking builds as comfortably as ever."""
+  limit = SpeedLimit(np.array([0.0, 500.0]), np.full(2, 40.0))
+  cut_in = LeadPrediction.predict(23.0, 14.6, 0.9)
+  sol = LongitudinalMpc().solve(MpcProblem(20.6, 0.9, ACCEL_MIN, accel_max(20.6), 25.0, accel_max(20.6), 1.45,
+                                           cut_in, limit))
+  assert sol.urgent
+  assert np.diff(sol.a).min() / float(np.diff(T_MPC)[0]) < JERK_MIN - 1.0
+  t_full = T_MPC[np.argmax(sol.a <= ACCEL_MIN + 0.05)]
+  assert t_full < (0.9 - ACCEL_MIN) / -JERK_MIN - 0.2
+  calm = LongitudinalMpc().solve(MpcProblem(20.0, 0.0, ACCEL_MIN, accel_max(20.0), 25.0, accel_max(20.0), 1.45,
+                                            LeadPrediction.predict(35.0, 15.0, 0.0), limit))
+  assert not calm.urgent
+  assert_plan_within_limits(calm.a, 20.0)
 
 
 def test_mpc_solves_within_budget():

@@ -89,6 +89,7 @@ class LongitudinalPlanner:
     self.v_stopping = v_stopping
     self.mpc = LongitudinalMpc()
     self.a = np.zeros_like(T_MPC)       # the last plan's accelerations, for the next plan's start
+    self.urgent = False                 # ... and whether it braked at JERK_MIN_URGENT
     self.fcw_count = 0
     self.fcw_until = 0.0
     self.t = 0.0
@@ -109,7 +110,7 @@ class LongitudinalPlanner:
     t0 = time.perf_counter()
     sol = self.mpc.solve(problem)
     solve_time = time.perf_counter() - t0
-    self.a = sol.a
+    self.a, self.urgent = sol.a, sol.urgent
     speeds, accels = np.interp(T_CONTROL, T_MPC, sol.v), np.interp(T_CONTROL, T_MPC, sol.a)
     jerks = np.interp(T_CONTROL, T_MPC[:-1], sol.j)
     a_target = float(np.interp(self.delay, T_MPC, sol.a))
