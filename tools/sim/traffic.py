@@ -196,8 +196,7 @@ class Traffic:
       # a driver pulls in ahead of a car only with room to: a slower one the ego is overtaking waits (pacing brings
       # it level); on seed 191 one 6 m/s slower cut in 7 m ahead from the radar's blind side (1.2 s to collision)
       cands = [c for c in self.cars if abs(abs(c.d - d_lane) - lay.lane_width) < 0.5 and c.lc_t0 < 0 and
-               min_gap < c.s - c.length / 2 - front < 60.0 and
-               c.s - c.length / 2 - front > (ego.v - c.v) * C.CUT_IN_MIN_TTC_S]
+               max(min_gap, (ego.v - c.v) * C.CUT_IN_MIN_TTC_S) < c.s - c.length / 2 - front < 60.0]
       if not cands:
         if t < ev.t + C.CUT_IN_WAIT_S:
           return False

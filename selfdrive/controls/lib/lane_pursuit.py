@@ -18,8 +18,8 @@ kinematic car, 8-35 m/s), without swinging across, and held where the lines' cen
 bias varies by drive and grows with distance: over five 10-minute drives (seeds 151, 163, 173, 179 and 127's first
 three minutes) their centre was 0.00-0.08 m off the truth at 5 m, 0.01-0.09 at 10 m, 0.02-0.07 at 15 m and 0.02-0.22
 at the lookahead (14-26 m). Aimed at the lookahead, seed 127's car was held 0.21 m off the centre on average (0.171
-over ten minutes at stop 21). Nearer aims with the lookahead's time constant swing (the kinematic car never settles
-aimed at 12-15 m); with the longer one a 10 m aim would take 100 s to settle at 30 m/s.
+over ten minutes at stop 21). Nearer aims with the lookahead's time constant swing (the kinematic car aimed at 12-15 m
+had not settled after three minutes); with the scaled one, a 10 m aim's time constant would be 100 s at 30 m/s.
 And the further the car is off the lines' centre, the more of the steer is the same pure pursuit (lookahead and all)
 on that centre: none within RECOVERY_OFFSET_M[0], RECOVERY_SHARE past [1]. Replayed over the two drives above (the
 calibration from the vanishing point, the stack without the trim), the error against the truth's pursuit fell from
@@ -34,7 +34,7 @@ import numpy as np
 
 from cereal.arrays import X_IDXS
 from selfdrive.controls.lib.limits import DT_MDL
-from selfdrive.modeld.constants import pursuit_curvature, pursuit_lookahead
+from selfdrive.modeld.constants import pursuit_lookahead
 
 RECOVERY_OFFSET_M = (0.15, 0.4)  # the car this far off the lines' centre at NEAR_M: lane pursuit's share 0 -> full
 RECOVERY_SHARE = 0.75            # lane pursuit's share of the steer at full
@@ -62,15 +62,15 @@ class EgoLane:
     return float(np.interp(x, X_IDXS, self.left_y) + np.interp(x, X_IDXS, self.right_y)) / 2
 
 
-def lane_pursuit_curvature(lane: EgoLane, v_ego: float) -> float:
-  """The model's own pursuit (left positive) aimed at the lines' centre where it crosses the lookahead: the car is as
-  far right of that point as the point is left of the car's axis."""
-  return float(pursuit_curvature(0.0, -lane.centre_at(float(pursuit_lookahead(v_ego))), 0.0, v_ego))
-
-
 def aimed_curvature(lane: EgoLane, x: float) -> float:
-  """The arc (left positive) from the car's axis through the lines' centre x m ahead."""
+  """The arc (left positive) from the car's axis through the lines' centre x m ahead: at the lookahead, the pure
+  pursuit the model learnt (the car as far right of that point as the point is left of its axis)."""
   return 2.0 * -lane.centre_at(x) / (x * x)
+
+
+def lane_pursuit_curvature(lane: EgoLane, v_ego: float) -> float:
+  """The model's own pursuit (left positive) aimed at the lines' centre where it crosses the lookahead."""
+  return aimed_curvature(lane, float(pursuit_lookahead(v_ego)))
 
 
 def recovery_share(offset: float) -> float:
@@ -97,6 +97,6 @@ class LaneRecovery:
     tau = TRIM_TAU_S * (look / aim) ** 2   # the shorter arm turns an offset into (look / aim)^2 more curvature
     trim = self.trim + (aimed_curvature(lane, aim) - model_curvature - self.trim) * DT_MDL / tau
     self.trim = min(max(trim, -TRIM_MAX), TRIM_MAX)
-    pursuit = lane_pursuit_curvature(lane, v_ego)
+    pursuit = aimed_curvature(lane, look)
     trimmed = model_curvature + self.trim
     return trimmed + recovery_share(-lane.centre_at(NEAR_M)) * (pursuit - trimmed)
