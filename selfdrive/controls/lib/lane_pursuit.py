@@ -25,6 +25,14 @@ on that centre: none within RECOVERY_OFFSET_M[0], RECOVERY_SHARE past [1]. Repla
 calibration from the vanishing point, the stack without the trim), the error against the truth's pursuit fell from
 0.0013 to 0.0006 1/m (signed: -0.0013 to -0.0002), and 0.6 m or 0.04 rad off from 0.0030 to 0.0019 (95th percentile
 0.0079 to 0.0047).
+And where the trimmed model is far from lane pursuit (DISAGREEMENT_K), lane pursuit takes the same share, whatever the
+offset: the model's transients are its worst. Seed 211: a car cut in 10 m ahead at 24 m/s and the ego braked hard;
+the model, centred, asked for -0.0014 1/m where the pursuit on the true lane said +0.0004, and, once the car had
+turned, for +0.0084 where that pursuit said +0.0031 and the one on its own lines +0.0037: the car swung 0.41 m right,
+then 0.67 m left. Over five drives (seeds 191, 197 twice, 199, 211; 48,000 engaged frames) where the two disagreed by
+0.002-0.004 1/m the trimmed model was 0.0019 off the true pursuit and lane pursuit 0.0013; past 0.004, 0.0047 against
+0.0007; at 0.001-0.002 the model was the better (0.0006 against 0.0013), hence the ramp's start; and below
+DISAGREEMENT_MIN_SPEED too (3-8 m/s, any disagreement: the lines 0.0007-0.0018 off, the model 0.0005-0.0017).
 Until calibrationd learnt the yaw from the vanishing point the lines sat 0.03-0.35 m left of the truth and the
 offset was read from their 10 s average instead: that kept their bias out, and a slow drift in too.
 """
@@ -38,6 +46,8 @@ from selfdrive.modeld.constants import pursuit_lookahead
 
 RECOVERY_OFFSET_M = (0.15, 0.4)  # the car this far off the lines' centre at NEAR_M: lane pursuit's share 0 -> full
 RECOVERY_SHARE = 0.75            # lane pursuit's share of the steer at full
+DISAGREEMENT_K = (0.0015, 0.003) # 1/m: the trimmed model this far from lane pursuit: lane pursuit's share 0 -> full
+DISAGREEMENT_MIN_SPEED = 8.0     # m/s: slower, the lines' pursuit is no better than the model's
 NEAR_M = 5.0                     # m ahead where the car's offset is read from the lines
 LINE_PROB_MIN = 0.5              # both ego-lane lines at least this likely, or the model alone steers
 TRIM_TAU_S = 8.0                 # s: the trim is lane pursuit's disagreement with the model, averaged over this
@@ -73,14 +83,20 @@ def lane_pursuit_curvature(lane: EgoLane, v_ego: float) -> float:
   return aimed_curvature(lane, float(pursuit_lookahead(v_ego)))
 
 
-def recovery_share(offset: float) -> float:
-  """How much of the steer lane pursuit takes for the car this far (m) off the lines' centre."""
-  lo, hi = RECOVERY_OFFSET_M
-  return RECOVERY_SHARE * min(max((abs(offset) - lo) / (hi - lo), 0.0), 1.0)
+def _ramp(x: float, lo_hi: tuple[float, float]) -> float:
+  lo, hi = lo_hi
+  return min(max((abs(x) - lo) / (hi - lo), 0.0), 1.0)
+
+
+def recovery_share(offset: float, disagreement: float) -> float:
+  """How much of the steer lane pursuit takes: for the car this far (m) off the lines' centre, or the trimmed model
+  this far (1/m) from lane pursuit, whichever asks more."""
+  return RECOVERY_SHARE * max(_ramp(offset, RECOVERY_OFFSET_M), _ramp(disagreement, DISAGREEMENT_K))
 
 
 class LaneRecovery:
-  """The model's curvature with its centring trim, blended towards lane pursuit as far as the car is off centre."""
+  """The model's curvature with its centring trim, blended towards lane pursuit as far as the car is off centre or
+  the model far from it."""
   def __init__(self):
     self.trim = 0.0   # 1/m, left positive: how much more lane pursuit has been asking for than the model, lately
 
@@ -99,4 +115,5 @@ class LaneRecovery:
     self.trim = min(max(trim, -TRIM_MAX), TRIM_MAX)
     pursuit = aimed_curvature(lane, look)
     trimmed = model_curvature + self.trim
-    return trimmed + recovery_share(-lane.centre_at(NEAR_M)) * (pursuit - trimmed)
+    disagreement = pursuit - trimmed if v_ego >= DISAGREEMENT_MIN_SPEED else 0.0
+    return trimmed + recovery_share(-lane.centre_at(NEAR_M), disagreement) * (pursuit - trimmed)
