@@ -232,6 +232,7 @@ struct CarParams {
   alphaLongitudinalAvailable @30 :Bool;
   notCar @31 :Bool;
   dashcamOnly @32 :Bool;             # car not recognized or not supported: nothing is sent to it
+  rearTrack @33 :Float32;            # m between the rear wheels (selfdrive/car/rear_track.py); 0 where not known
 
   struct SafetyConfig {
     safetyModel @0 :UInt16;

@@ -125,6 +125,7 @@ def test_decode_fixture_matches_the_drive(tmp_path):
       assert (r.brakePressed, r.cruiseEnabled, r.gasPressed) == (fx.brake_pressed(t), fx.cruise_enabled(t), False)
     if t > SETTLE_S:
       assert abs(r.vEgo - fx.speed(t)) < 0.05
+      assert all(abs(w - fx.speed(t)) < 0.1 for w in (r.wheelSpeedFL, r.wheelSpeedFR, r.wheelSpeedRL, r.wheelSpeedRR))
       assert abs(r.aEgo - 1.5) < 0.2
       assert abs(r.steeringAngleDeg - fx.steering_angle(t - 0.01)) < 0.5
       assert abs(r.steeringTorque - fx.driver_torque(t - 0.01)) <= 2
@@ -136,8 +137,8 @@ def test_decode_fixture_matches_the_drive(tmp_path):
   write_csv(d.rows, tmp_path / "out.csv")
   with open(tmp_path / "out.csv") as f:
     rows = list(csv.DictReader(f))
-  assert list(rows[0]) == ["t", "vEgo", "aEgo", "steeringAngleDeg", "steeringTorque", "gasPressed", "brakePressed",
-                           "cruiseEnabled", "canValid"]
+  assert list(rows[0]) == ["t", "vEgo", "aEgo", "steeringAngleDeg", "steeringTorque", "wheelSpeedFL", "wheelSpeedFR",
+                           "wheelSpeedRL", "wheelSpeedRR", "gasPressed", "brakePressed", "cruiseEnabled", "canValid"]
   assert len(rows) == 400 and rows[-1]["canValid"] == "1" and math.isclose(float(rows[-1]["vEgo"]), d.rows[-1].vEgo,
                                                                            abs_tol=1e-4)
 
@@ -243,6 +244,12 @@ def test_real_rav4_decode_tracks_recorded_channels(rav4_log):
   v_err = np.array([r.vEgo for r in d.rows])[late] - speed[late]
   a_err = np.array([r.steeringAngleDeg for r in d.rows])[late] - angle[late]
   assert np.sqrt(np.mean(v_err ** 2)) < 0.05 and np.abs(v_err).max() < 0.6
+  # each wheel's speed as the recording decoded it (paramsd's yaw rate is the rear wheels' difference)
+  wheels = np.load(can / "wheel_speed" / "value")
+  for i, name in enumerate(("wheelSpeedFL", "wheelSpeedFR", "wheelSpeedRL", "wheelSpeedRR")):
+    recorded = np.interp(t, np.load(can / "wheel_speed" / "t"), wheels[:, i])
+    w_err = np.array([getattr(r, name) for r in d.rows])[late] - recorded[late]
+    assert np.sqrt(np.mean(w_err ** 2)) < 0.05, name
   assert np.sqrt(np.mean(a_err ** 2)) < 0.1 and np.abs(a_err).max() < 0.6
   assert 5 < np.mean([r.vEgo for r in d.rows]) < 25
   assert any(r.cruiseEnabled for r in d.rows) and not any(r.brakePressed for r in d.rows[late.argmax():])

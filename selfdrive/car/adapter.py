@@ -3,6 +3,7 @@
 It owns opendbc's CarInterface and the CarParams built for the platform; card drives it at 100 Hz.
 """
 import contextlib
+import functools
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from opendbc.car import gen_empty_fingerprint
 from opendbc.car.can_definitions import CanData
 from opendbc.car.car_helpers import interfaces
 from opendbc.car.carlog import carlog
+from opendbc.car.common.conversions import Conversions as CV
 
 from hardware.can.frame import CanFrame
 from selfdrive.car import CarControl, CarParams, CarState, RadarData
@@ -24,6 +26,20 @@ class SafetyConfig:
   """What the safety model in cand needs: panda's safety model number and its parameter (flags)."""
   model: int
   param: int
+
+
+@functools.cache
+def keeping_wheel_speeds(ci_cls: type) -> type:
+  """opendbc's CarInterface whose CarState keeps each wheel's speed. opendbc 0.3.1's CarStates hand all four to
+  parse_wheel_speeds, which keeps only their mean (vEgoRaw) and leaves carState.wheelSpeeds zero; paramsd needs the
+  rear wheels' difference, the car's yaw rate."""
+  class CarState(ci_cls.CarState):
+    def parse_wheel_speeds(self, cs, fl, fr, rl, rr, unit=CV.KPH_TO_MS):
+      super().parse_wheel_speeds(cs, fl, fr, rl, rr, unit)
+      k = unit * self.CP.wheelSpeedFactor
+      ws = cs.wheelSpeeds
+      ws.fl, ws.fr, ws.rl, ws.rr = fl * k, fr * k, rl * k, rr * k
+  return type(ci_cls.__name__, (ci_cls,), {"CarState": CarState})
 
 
 @dataclass(frozen=True, order=True)
@@ -41,7 +57,7 @@ class CarAdapter:
   def __init__(self, platform: str, fingerprint: Fingerprint | None = None, alpha_long: bool = False,
                car_fw: Sequence[CarParams.CarFw] = (), source: str = "can", fuzzy: bool = False):
     self.platform = check_platform(platform)
-    ci_cls = interfaces[self.platform]
+    ci_cls = keeping_wheel_speeds(interfaces[self.platform])
     self.car_params: CarParams = ci_cls.get_params(self.platform, fingerprint or gen_empty_fingerprint(),
                                                    list(car_fw), alpha_long, False, False)
     self.car_params.carFw = list(car_fw)

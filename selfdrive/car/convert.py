@@ -2,6 +2,7 @@
 drops fails here, loudly, instead of silently reading zero."""
 from cereal import log, messaging
 from selfdrive.car import CarControl, CarParams, CarState, RadarData
+from selfdrive.car.rear_track import rear_track
 
 CAR_STATE_SCALARS = (
   "canValid", "canTimeout", "vEgo", "aEgo", "vEgoRaw", "vEgoCluster", "yawRate", "standstill", "gasPressed", "brake",
@@ -88,6 +89,7 @@ def fill_actuators(out, actuators) -> None:
 
 def fill_car_params(out, cp: CarParams) -> None:
   copy_fields(out, cp, CAR_PARAMS_SCALARS)
+  out.rearTrack = rear_track(cp.carFingerprint)
   out.fingerprintSource = str(cp.fingerprintSource)
   car_fw = out.init("carFw", len(cp.carFw))
   for dst, src in zip(car_fw, cp.carFw, strict=True):

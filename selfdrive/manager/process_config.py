@@ -33,6 +33,7 @@ PROCESSES: tuple[ProcessConfig, ...] = (
   ProcessConfig("loggerd", "selfdrive.loggerd.loggerd", RunWhen.ONROAD),
   ProcessConfig("modeld", "selfdrive.modeld.modeld", RunWhen.ONROAD, not_flag="oracle"),
   ProcessConfig("calibrationd", "selfdrive.locationd.calibrationd", RunWhen.ONROAD, not_flag="oracle"),
+  ProcessConfig("paramsd", "selfdrive.locationd.paramsd", RunWhen.ONROAD),
   ProcessConfig("radard", "selfdrive.controls.radard", RunWhen.ONROAD),
   ProcessConfig("plannerd", "selfdrive.controls.plannerd", RunWhen.ONROAD),
   ProcessConfig("controlsd", "selfdrive.controls.controlsd", RunWhen.ONROAD),

@@ -103,6 +103,14 @@ def test_drive_steers(drive):
   assert cmds and max(abs(c) for c in cmds) > 500, "card's STEERING_LKA carries no steering torque"
 
 
+def test_drive_teaches_paramsd(drive):
+  """paramsd's reference goes from carParams' steer ratio to the simulator's car's (valid) within the drive's curve:
+  a drive paramsd learnt nothing from would replay its ratio arithmetic unchecked."""
+  live = [m.event.liveParameters for m in load(ref_path("paramsd")) if m.which == "liveParameters"]
+  assert not live[0].valid and live[-1].valid and live[-1].sensorValid
+  assert abs(live[-1].steerRatio - 15.4) < 0.2, live[-1].steerRatio   # 15.3 x our rear track over the simulator's
+
+
 def _car_state(t: int, v: float) -> LogMessage:
   msg = messaging.new_message("carState")
   msg.logMonoTime, msg.carState.vEgo = t, v

@@ -29,6 +29,10 @@ class DecodedRow:
   aEgo: float
   steeringAngleDeg: float
   steeringTorque: float
+  wheelSpeedFL: float  # m/s, carState.wheelSpeeds
+  wheelSpeedFR: float
+  wheelSpeedRL: float
+  wheelSpeedRR: float
   gasPressed: bool
   brakePressed: bool
   cruiseEnabled: bool
@@ -59,8 +63,9 @@ class Decoded:
 
 
 def row(t_ns: int, cs: CarState) -> DecodedRow:
-  return DecodedRow(t_ns / 1e9, cs.vEgo, cs.aEgo, cs.steeringAngleDeg, cs.steeringTorque, cs.gasPressed,
-                    cs.brakePressed, cs.cruiseState.enabled, cs.canValid)
+  ws = cs.wheelSpeeds
+  return DecodedRow(t_ns / 1e9, cs.vEgo, cs.aEgo, cs.steeringAngleDeg, cs.steeringTorque, ws.fl, ws.fr, ws.rl, ws.rr,
+                    cs.gasPressed, cs.brakePressed, cs.cruiseState.enabled, cs.canValid)
 
 
 def choose_platform(frames: list[tuple[int, CanFrame]], car: str | None, path: Path) -> CarMatch | UnrecognizedCar:

@@ -31,7 +31,7 @@ from selfdrive.car.card import PLATFORM_ENV
 from selfdrive.common.errors import UserError
 from selfdrive.common.params import PARAMS_DIR_ENV
 from selfdrive.controls import controlsd, plannerd, radard
-from selfdrive.locationd import calibrationd
+from selfdrive.locationd import calibrationd, paramsd
 from selfdrive.modeld import modeld
 from selfdrive.selfdrived import selfdrived
 from tools.lib.logreader import LogMessage
@@ -94,6 +94,8 @@ CONFIGS: dict[str, ReplayConfig] = {c.name: c for c in (
                outputs=("carControl", "controlsState"), step_on="carState"),
   ReplayConfig("calibrationd", "selfdrive.locationd.calibrationd", inputs=tuple(calibrationd.INPUTS),
                outputs=("liveCalibration",), step_on="modelV2"),
+  ReplayConfig("paramsd", "selfdrive.locationd.paramsd", inputs=tuple(paramsd.INPUTS), outputs=("liveParameters",),
+               step_on="carState"),
   ReplayConfig("modeld", "selfdrive.modeld.modeld", inputs=tuple(modeld.INPUTS),
                outputs=tuple(modeld.OUTPUTS), step_on="roadCameraState", frames=True,
                tolerance={**{f"modelV2.{k}": MODEL_TOLERANCE for k in MODEL_V2_SHAPES},
