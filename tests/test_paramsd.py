@@ -1,6 +1,7 @@
 """paramsd: the steer ratio learnt from the rear wheels' speed difference, on the simulator's car through its CAN
 and opendbc, and on samples whose truth is known."""
 import math
+from dataclasses import replace
 from types import SimpleNamespace
 
 from hypothesis import given, settings
@@ -83,12 +84,12 @@ def test_learns_any_ratio_whatever_the_offsets(ratio, offset_deg, tyre, v):
   """A ratio far from carParams', a steering angle offset and one tyre rolling larger than its twin: the ratio is
   learnt within 1 % from two minutes of 3-degree weaves, and never published outside RATIO_RANGE."""
   cp = car_params()
-  vm = VehicleModel.from_car_params(cp)
+  truth = replace(VehicleModel.from_car_params(cp), steer_ratio=ratio, angle_offset_deg=offset_deg)
   track = rear_track(PLATFORM)
   paramsd = Paramsd(cp, None)
   for i in range(12_000):
     angle, speed = 3.0 * math.sin(2 * math.pi * i / 1500) + offset_deg, v + math.sin(2 * math.pi * i / 2300)
-    curvature = math.radians(angle - offset_deg) / ratio / (vm.wheelbase * (1 - vm.slip_factor * speed ** 2))
+    curvature = truth.curvature(angle, speed)
     paramsd.update(car_state(speed, angle, curvature + tyre / track, track))
   lo, hi = (r * cp.steerRatio for r in RATIO_RANGE)
   assert abs(paramsd.learner.ratio / ratio - 1) < 0.01
@@ -126,11 +127,10 @@ def test_straight_driving_does_not_move_the_ratio_nor_validate_it():
 
 
 def bends(paramsd: Paramsd, ratio: float, track: float, seconds: float = 60.0) -> None:
-  vm = paramsd.vm
+  truth = replace(paramsd.vm, steer_ratio=ratio)   # the car's own ratio, the model's understeer
   for i in range(round(seconds * 100)):
     angle, v = 3.0 * math.sin(2 * math.pi * i / 1500), 20.0 + math.sin(2 * math.pi * i / 2300)
-    paramsd.update(car_state(v, angle, math.radians(angle) / ratio / (vm.wheelbase * (1 - vm.slip_factor * v * v)),
-                             track))
+    paramsd.update(car_state(v, angle, truth.curvature(angle, v), track))
 
 
 def test_unknown_track_or_missing_wheel_speeds_keep_carparams():
@@ -176,3 +176,11 @@ def test_learner_is_least_squares_with_its_prior():
   for x in xs:
     learner.add(x, x / 16.0 + 0.002)
   assert math.isclose(learner.ratio, 16.0, rel_tol=1e-3)
+
+
+@given(st.floats(-30.0, 30.0), st.floats(0.0, 40.0))
+def test_road_wheel_angle_is_the_vehicle_models_curvature_inverted(angle_deg, v):
+  """paramsd's y: the road wheels' angle a curvature takes, as the vehicle model every consumer reads."""
+  vm = VehicleModel.from_car_params(car_params())
+  assert math.isclose(vm.road_wheel_angle(vm.curvature(angle_deg, v), v), math.radians(angle_deg) / vm.steer_ratio,
+                      rel_tol=1e-9, abs_tol=1e-12)

@@ -2,7 +2,8 @@
 difference into the car's yaw rate with it, and learns the steer ratio from that. A platform missing here keeps
 opendbc's steer ratio. A track 1 % off makes the learnt ratio 1 % off.
 """
-RAV4_2019_REAR_TRACK_M = 1.62   # the 2019-2025 RAV4's rear tread: 1,605-1,640 mm across trims and wheel sizes
+RAV4_2019_REAR_TRACK_M = 1.62   # the 2019+ RAV4's rear tread as Toyota publishes it (trims differ by about a cm;
+                                # not measured here)
 
 REAR_TRACK_M = {
   "TOYOTA_RAV4_TSS2": RAV4_2019_REAR_TRACK_M,

@@ -33,6 +33,7 @@ MIN_SPEED = 8.0               # m/s: slower, a wheel speed's resolution is a lar
 MAX_STEER_RATE_DEG = 5.0      # deg/s: the yaw rate lags the steering wheel by a tenth of a second or two
 MAX_LAT_ACCEL = 3.0           # m/s^2: beyond, the tyres leave their linear range
 WINDOW_SAMPLES = 30_000       # accepted carStates the sums forget over (5 min of steady steering at 100 Hz)
+KEEP = 1.0 - 1.0 / WINDOW_SAMPLES   # what each accepted sample keeps of the sums
 PRIOR_INFORMATION = 0.1       # rad^2 of steering wheel angle that carParams' ratio counts as (0.2 s of bends)
 MIN_INFORMATION = 1.0         # rad^2 before the learnt ratio is used (~2 s of 4-degree bends): carParams' weighs 10 %
 INTERCEPT_PRIOR = 1.0         # the intercept's prior (0) counts as one sample: defined before any sample
@@ -56,7 +57,7 @@ class SteerRatioLearner:
   syy: float = 0.0
 
   def add(self, x: float, y: float) -> None:
-    keep = 1.0 - 1.0 / WINDOW_SAMPLES
+    keep = KEEP
     self.sxx, self.sx, self.s1 = keep * self.sxx + x * x, keep * self.sx + x, keep * self.s1 + 1.0
     self.sxy, self.sy, self.syy = keep * self.sxy + x * y, keep * self.sy + y, keep * self.syy + y * y
 
@@ -124,7 +125,7 @@ def sample(cs, vm: VehicleModel, rear_track: float) -> WheelYaw | None:
   curvature = (ws.rr - ws.rl) / (rear_track * v_rear)
   if abs(curvature) * v * v > MAX_LAT_ACCEL:
     return None
-  return WheelYaw(math.radians(cs.steeringAngleDeg), curvature * vm.wheelbase * (1.0 - vm.slip_factor * v * v))
+  return WheelYaw(math.radians(cs.steeringAngleDeg), vm.road_wheel_angle(curvature, v))
 
 
 def wheel_speeds_reported(cs) -> bool:

@@ -32,7 +32,8 @@ turned, for +0.0084 where that pursuit said +0.0031 and the one on its own lines
 then 0.67 m left. Over five drives (seeds 191, 197 twice, 199, 211; 48,000 engaged frames) where the two disagreed by
 0.002-0.004 1/m the trimmed model was 0.0019 off the true pursuit and lane pursuit 0.0013; past 0.004, 0.0047 against
 0.0007; at 0.001-0.002 the model was the better (0.0006 against 0.0013), hence the ramp's start; and below
-DISAGREEMENT_MIN_SPEED too (3-8 m/s, any disagreement: the lines 0.0007-0.0018 off, the model 0.0005-0.0017).
+DISAGREEMENT_MIN_SPEED too (2-8 m/s, engaged or not, any disagreement: the lines 0.0007-0.0018 off, the model
+0.0005-0.0017).
 Until calibrationd learnt the yaw from the vanishing point the lines sat 0.03-0.35 m left of the truth and the
 offset was read from their 10 s average instead: that kept their bias out, and a slow drift in too.
 """

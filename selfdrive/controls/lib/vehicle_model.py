@@ -38,3 +38,8 @@ class VehicleModel:
     """1/m, positive left, of the steering wheel angle (positive left) at speed v."""
     delta = math.radians(steering_angle_deg - self.angle_offset_deg) / self.steer_ratio
     return delta / (self.wheelbase * (1.0 - self.slip_factor * v * v))
+
+  def road_wheel_angle(self, curvature: float, v: float) -> float:
+    """rad, positive left: the road wheels' angle that drives this curvature at speed v (curvature's inverse, less
+    the steer ratio and angle offset)."""
+    return curvature * self.wheelbase * (1.0 - self.slip_factor * v * v)
