@@ -165,6 +165,54 @@ def test_cars_beside_us_or_weaving_in_the_next_lane_are_not_leads():
   assert not any(scan_lead([2.0 + 1.0 * RADAR_DT * k for k in range(60)]))   # moving away from just clear of us
 
 
+def closing_scans(d0: float, y0: float, v_rel: float, vy: float, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+  """A track's distance and lateral position per 20 Hz scan, closing at v_rel and moving across at vy."""
+  t = np.arange(round(seconds / RADAR_DT)) * RADAR_DT
+  return d0 + v_rel * t, y0 + vy * t
+
+
+def scan_closing_lead(ds, ys, v_rel: float, v_ego: float = 19.0) -> list[bool]:
+  tracker = LeadTracker()
+  return [tracker.update([Track(3, float(d), float(y), v_rel)], v_ego, STRAIGHT_X, STRAIGHT_Y)[0] is not None
+          for d, y in zip(ds, ys, strict=True)]
+
+
+def test_a_car_cutting_in_close_ahead_is_the_lead_where_it_will_be_when_we_reach_it():
+  """Seed 257's shape: a car in the next lane, 12 m ahead, that we close on at 3.2 m/s comes across at 1 m/s. It is
+  the lead from where it will overlap us when we reach it (CUT_IN_CLOSING_LOOKAHEAD_S here), sooner than looking
+  CUT_IN_LOOKAHEAD_S ahead would take it even knowing its lateral speed exactly."""
+  for seed in range(5):
+    rng = np.random.default_rng(seed)
+    ds, ys = closing_scans(12.0, 3.0, -3.2, 0.0, 3.0)
+    ys[20:] -= 1.0 * RADAR_DT * np.arange(1, len(ys) - 19)   # still for a second, then across
+    lead = scan_closing_lead(ds, ys + rng.normal(0.0, 0.05, len(ys)), -3.2)
+    first = lead.index(True)
+    assert all(lead[first:])
+    assert ys[first] - 1.0 * CUT_IN_LOOKAHEAD_S > NEAR_OVERLAP_M + 0.1, "taken before a 0.5 s look would"
+
+
+def test_a_car_overlapping_us_close_ahead_stays_the_lead_through_the_radars_jitter():
+  """A car that has pulled in 5 m ahead with its body over our lane's edge (centres 1.7 m apart, 0.15 m of overlap),
+  the model's path swung away from it: its lateral reading jitters across NEAR_OVERLAP_M, and it stays the lead
+  (seed 257: a reading 0.08 m outwards dropped such a car for a scan, and plannerd eased its braking for the lead
+  64 m ahead)."""
+  swung = np.interp(STRAIGHT_X, (0.0, 10.0, 200.0), (0.0, -3.0, -20.0))   # the model's path, blinded, to the left
+  ys = -1.7 + np.random.default_rng(0).normal(0.0, 0.05, 100)           # the car on our right
+  tracker = LeadTracker()
+  lead = [tracker.update([Track(3, 5.0, float(y), -0.5)], 19.0, STRAIGHT_X, swung)[0] is not None for y in ys]
+  assert lead[0] and all(lead)
+
+
+@settings(max_examples=40, deadline=None)
+@given(y=st.floats(2.2, 3.6), v_rel=st.floats(-6.0, -1.5), seed=st.integers(0, 2**31))
+def test_a_car_we_pass_in_the_next_lane_is_never_the_lead(y, v_rel, seed):
+  """A car holding its place beside our lane (2.2-3.6 m from our centre, the radar's jitter on it) that we pass at up to
+  6 m/s, from 12 m ahead until level, is never the lead, however soon we reach it."""
+  ds, _ = closing_scans(12.0, y, v_rel, 0.0, 12.0 / -v_rel)
+  ys = y + np.random.default_rng(seed).normal(0.0, 0.05, len(ds))
+  assert not any(scan_closing_lead(ds, ys, v_rel))
+
+
 def scan_lead_on_path(track_ys, paths_y_right, d_rel: float, v_ego: float, v_rel: float = -3.0) -> list[bool]:
   """Feed one track's lateral positions (left positive) with the path of each scan: whether it was the lead."""
   tracker = LeadTracker()
