@@ -10,6 +10,7 @@ from cereal import log
 from cereal.arrays import X_IDXS
 from selfdrive.controls.lib.desire_helper import DriverInput
 from selfdrive.controls.lib.lane_pursuit import (
+  CLOSE_LEAD_M,
   DISAGREEMENT_K,
   DISAGREEMENT_MIN_SPEED,
   LINE_PROB_MIN,
@@ -99,6 +100,24 @@ def test_a_model_far_from_the_lines_shares_the_steer_with_them():
   assert LaneRecovery().update(0.001, centred, V, steering=True) == pytest.approx(0.001, abs=1e-5)
   slow = DISAGREEMENT_MIN_SPEED - 1.0   # slower, the lines are no better than the model
   assert LaneRecovery().update(0.0084, centred, slow, steering=True) == pytest.approx(0.0084, abs=1e-4)
+
+
+def test_behind_a_close_lead_the_lines_share_the_steer():
+  """Seed 269: a car cut in 8.3 m ahead and the model, its view of the road hidden, asked 0.0044 1/m more than the
+  truth's pursuit before it disagreed with the lines enough to share. Behind a lead under CLOSE_LEAD_M[0] the lines
+  take RECOVERY_SHARE whatever the disagreement; past CLOSE_LEAD_M[1], or below DISAGREEMENT_MIN_SPEED, nothing."""
+  centred, model_k = lane(0.0), 0.0012   # under DISAGREEMENT_K[0]: alone, the model keeps the steer
+  assert LaneRecovery().update(model_k, centred, V, True) == pytest.approx(model_k, abs=1e-5)
+  close = LaneRecovery().update(model_k, centred, V, True, lead_gap=CLOSE_LEAD_M[0] - 5.0)
+  assert close == pytest.approx(model_k * (1 - RECOVERY_SHARE), abs=1e-5)
+  gaps = np.linspace(0.0, 30.0, 61)
+  shares = [recovery_share(0.0, 0.0, g) for g in gaps]
+  assert np.all(np.diff(shares) <= 0) and shares[0] == pytest.approx(RECOVERY_SHARE)
+  assert recovery_share(0.0, 0.0, CLOSE_LEAD_M[1]) == 0.0 and recovery_share(0.0, 0.0, CLOSE_LEAD_M[0]) > 0.0
+  far = LaneRecovery().update(model_k, centred, V, True, lead_gap=CLOSE_LEAD_M[1] + 1.0)
+  assert far == pytest.approx(model_k, abs=1e-5)
+  slow = LaneRecovery().update(model_k, centred, DISAGREEMENT_MIN_SPEED - 1.0, True, lead_gap=5.0)
+  assert slow == pytest.approx(model_k, abs=1e-5)   # in slow traffic the model is the better steer
 
 
 @given(st.floats(0.0, LINE_PROB_MIN - 1e-3), st.booleans())

@@ -6,6 +6,7 @@ on a car with a radar, else the model's — at the personality's time gap. Later
 a trim and a share of pursuit on its lane lines, see lane_pursuit) within ISO lateral limits, and the lane-change
 desire from the blinker and the driver's nudge.
 """
+import math
 import sys
 import time
 
@@ -55,7 +56,8 @@ class Planner:
     lane_change_prob = float(sum(desire_state[d] for d in LANE_CHANGE_DESIRES))
     lane = EgoLane.from_model(arrays.unpack(md.laneLines, arrays.MODEL_V2_SHAPES["laneLines"]),
                               arrays.unpack(md.laneLineProbs, arrays.MODEL_V2_SHAPES["laneLineProbs"]))
-    lat = self.lat.update(desired, curv, v_ego, driver, active, lane_change_prob, lane)
+    lat = self.lat.update(desired, curv, v_ego, driver, active, lane_change_prob, lane,
+                          min((ld.gap for ld in leads), default=math.inf))
     planned = with_planned_curvature(curv, lat.curvatures, v_ego)
     limit = SpeedLimit(*curve_speed_limit(planned), curve_decel(planned, v_ego, self.cp.lateralTuning.latAccelFactor))
     lp = self.long.update(v_ego, cs.aEgo, v_cruise, leads, limit, FOLLOW_TIME_GAP[personality],

@@ -66,12 +66,13 @@ class LateralPlanner:
     self.curvature = actual_curvature
 
   def update(self, desired_curvature: float, path: PathCurvature, v_ego: float, driver: DriverInput,
-             lateral_active: bool, lane_change_prob: float, lane: EgoLane | None = None) -> LatPlan:
+             lateral_active: bool, lane_change_prob: float, lane: EgoLane | None = None,
+             lead_gap: float = float("inf")) -> LatPlan:
     """lane: the model's ego-lane lines, to steer back by when the car swings well off its line (not while changing
-    lanes: the lines then belong to the lane being left)."""
+    lanes: the lines then belong to the lane being left); lead_gap: m to the nearest lead."""
     self.desire.update(driver, lateral_active, lane_change_prob)
     if lane is not None and self.desire.state == LaneChangeState.off:
-      desired_curvature = self.recovery.update(desired_curvature, lane, v_ego, lateral_active)
+      desired_curvature = self.recovery.update(desired_curvature, lane, v_ego, lateral_active, lead_gap)
     self.curvature = clip_curvature(desired_curvature, self.curvature, v_ego, DT_MDL)
     plan = curvature_plan(self.curvature, path, v_ego)
     rate = float((plan[1] - plan[0]) / (T_CONTROL[1] - T_CONTROL[0]))
