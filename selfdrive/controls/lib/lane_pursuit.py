@@ -37,7 +37,7 @@ DISAGREEMENT_MIN_SPEED too (2-8 m/s, engaged or not, any disagreement: the lines
 And behind a close lead (nearer than CLOSE_LEAD_M[0], above DISAGREEMENT_MIN_SPEED) lane pursuit takes the same share
 too: the car cutting in hides the road, and the model's path swings with it before any disagreement builds. Seed 269:
 a car cut in 8.3 m ahead at 25 m/s, the ego braked to 16 m/s and the model asked +0.0056 1/m where the true pursuit
-said +0.0012 (its lines' pursuit +0.0039); the car swung 0.69 m. Over the five drives above, behind leads under
+said +0.0012 (its lines' pursuit +0.0030); the car swung 0.69 m. Over the five drives above, behind leads under
 10 m the steer was 0.0040 1/m off the true pursuit at the 99th percentile, 0.0032 with lane pursuit's share; at
 10-15 m, 0.0039 against 0.0021; at 15-20 m and further, no better (0.0027 against 0.0026).
 Until calibrationd learnt the yaw from the vanishing point the lines sat 0.03-0.35 m left of the truth and the
@@ -98,8 +98,8 @@ def _ramp(x: float, lo_hi: tuple[float, float]) -> float:
 
 def recovery_share(offset: float, disagreement: float, lead_gap: float = float("inf")) -> float:
   """How much of the steer lane pursuit takes: for the car this far (m) off the lines' centre, the trimmed model
-  this far (1/m) from lane pursuit, or a lead this close (m; give 0 disagreement and no lead below
-  DISAGREEMENT_MIN_SPEED), whichever asks more."""
+  this far (1/m) from lane pursuit, or a lead this close (m), whichever asks more (below DISAGREEMENT_MIN_SPEED the
+  caller gives neither a disagreement nor a lead)."""
   close = 1.0 - _ramp(lead_gap, CLOSE_LEAD_M)
   return RECOVERY_SHARE * max(_ramp(offset, RECOVERY_OFFSET_M), _ramp(disagreement, DISAGREEMENT_K), close)
 

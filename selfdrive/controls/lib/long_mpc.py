@@ -15,7 +15,8 @@ instead: on seed 197 a car 6 m/s slower cut in 23 m ahead at 20.6 m/s (1.1 s of 
 from +0.9 m/s^2, the gap closed to 0.97 s before it opened (without the car's actuator lag: 0.98 s built at 5 m/s^3,
 1.05 at 10, 1.13 braking at -3.5 m/s^2 at once). There the throttle goes at once too: on seed 257 a car cut in 2.1 m
 ahead, closing at 3.7 m/s, while the car accelerated at 0.95 m/s^2, and the first plan asked -0.55 m/s^2 after the
-actuator delay (-1.5 from 0).
+actuator delay (-1.5 from 0). What reaches a Toyota is slower still: opendbc's CarController ramps the PCM's accel
+command at 4 m/s^3 either way, so there the urgent plan moves the command no faster than a comfortable one would.
 Approaching a slower lead from further back, the comfortable jerk stays.
 """
 from dataclasses import dataclass
