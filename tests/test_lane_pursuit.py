@@ -104,8 +104,9 @@ def test_a_model_far_from_the_lines_shares_the_steer_with_them():
 
 def test_behind_a_close_lead_the_lines_share_the_steer():
   """Seed 269: a car cut in 8.3 m ahead and the model, its view of the road hidden, asked 0.0044 1/m more than the
-  truth's pursuit before it disagreed with the lines enough to share. Behind a lead under CLOSE_LEAD_M[0] the lines
-  take RECOVERY_SHARE whatever the disagreement; past CLOSE_LEAD_M[1], or below DISAGREEMENT_MIN_SPEED, nothing."""
+  truth's pursuit, only 0.0026 more than its lines' (the disagreement ramp's middle). Behind a lead under
+  CLOSE_LEAD_M[0] the lines take RECOVERY_SHARE whatever the disagreement; past CLOSE_LEAD_M[1], or below
+  DISAGREEMENT_MIN_SPEED, nothing."""
   centred, model_k = lane(0.0), 0.0012   # under DISAGREEMENT_K[0]: alone, the model keeps the steer
   assert LaneRecovery().update(model_k, centred, V, True) == pytest.approx(model_k, abs=1e-5)
   close = LaneRecovery().update(model_k, centred, V, True, lead_gap=CLOSE_LEAD_M[0] - 5.0)

@@ -140,10 +140,13 @@ def test_a_car_cutting_in_is_the_lead_once_it_overlaps_the_car():
   assert LeadTracker().update([Track(3, 12.0, 2.0, -4.0)], 25.0, STRAIGHT_X, STRAIGHT_Y)[0] is None
 
 
-def scan_lead(track_ys: list[float], d_rel: float = 9.5, v_ego: float = 7.4) -> list[bool]:
-  """Feed one near track's lateral positions scan by scan (20 Hz): whether it was the lead at each."""
+def scan_lead(track_ys, d_rel: "float | np.ndarray" = 9.5, v_ego: float = 7.4, v_rel: float = -1.0) -> list[bool]:
+  """Feed one near track's lateral positions scan by scan (20 Hz), at one distance or one per scan: whether it was
+  the lead at each."""
   tracker = LeadTracker()
-  return [tracker.update([Track(3, d_rel, y, -1.0)], v_ego, STRAIGHT_X, STRAIGHT_Y)[0] is not None for y in track_ys]
+  ds = np.broadcast_to(d_rel, np.shape(track_ys))
+  return [tracker.update([Track(3, float(d), float(y), v_rel)], v_ego, STRAIGHT_X, STRAIGHT_Y)[0] is not None
+          for d, y in zip(ds, track_ys, strict=True)]
 
 
 def test_a_car_cutting_in_is_the_lead_before_it_overlaps_when_it_moves_across():
@@ -171,21 +174,15 @@ def closing_scans(d0: float, y0: float, v_rel: float, vy: float, seconds: float)
   return d0 + v_rel * t, y0 + vy * t
 
 
-def scan_closing_lead(ds, ys, v_rel: float, v_ego: float = 19.0) -> list[bool]:
-  tracker = LeadTracker()
-  return [tracker.update([Track(3, float(d), float(y), v_rel)], v_ego, STRAIGHT_X, STRAIGHT_Y)[0] is not None
-          for d, y in zip(ds, ys, strict=True)]
-
-
 def test_a_car_cutting_in_close_ahead_is_the_lead_where_it_will_be_when_we_reach_it():
-  """Seed 257's shape: a car in the next lane, 12 m ahead, that we close on at 3.2 m/s comes across at 1 m/s. It is
-  the lead from where it will overlap us when we reach it (CUT_IN_CLOSING_LOOKAHEAD_S here), sooner than looking
-  CUT_IN_LOOKAHEAD_S ahead would take it even knowing its lateral speed exactly."""
+  """Seed 293's shape: a car tracked in the next lane, 12 m ahead, that we close on at 3.2 m/s comes across at 1 m/s.
+  It is the lead from where it will overlap us when we reach it (CUT_IN_CLOSING_LOOKAHEAD_S here), sooner than
+  looking CUT_IN_LOOKAHEAD_S ahead would take it even knowing its lateral speed exactly."""
   for seed in range(5):
     rng = np.random.default_rng(seed)
     ds, ys = closing_scans(12.0, 3.0, -3.2, 0.0, 3.0)
     ys[20:] -= 1.0 * RADAR_DT * np.arange(1, len(ys) - 19)   # still for a second, then across
-    lead = scan_closing_lead(ds, ys + rng.normal(0.0, 0.05, len(ys)), -3.2)
+    lead = scan_lead(ys + rng.normal(0.0, 0.05, len(ys)), ds, 19.0, -3.2)
     first = lead.index(True)
     assert all(lead[first:])
     assert ys[first] - 1.0 * CUT_IN_LOOKAHEAD_S > NEAR_OVERLAP_M + 0.1, "taken before a 0.5 s look would"
@@ -210,7 +207,7 @@ def test_a_car_we_pass_in_the_next_lane_is_never_the_lead(y, v_rel, seed):
   6 m/s, from 12 m ahead until level, is never the lead, however soon we reach it."""
   ds, _ = closing_scans(12.0, y, v_rel, 0.0, 12.0 / -v_rel)
   ys = y + np.random.default_rng(seed).normal(0.0, 0.05, len(ds))
-  assert not any(scan_closing_lead(ds, ys, v_rel))
+  assert not any(scan_lead(ys, ds, 19.0, v_rel))
 
 
 def scan_lead_on_path(track_ys, paths_y_right, d_rel: float, v_ego: float, v_rel: float = -3.0) -> list[bool]:

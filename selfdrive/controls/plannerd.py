@@ -57,7 +57,7 @@ class Planner:
     lane = EgoLane.from_model(arrays.unpack(md.laneLines, arrays.MODEL_V2_SHAPES["laneLines"]),
                               arrays.unpack(md.laneLineProbs, arrays.MODEL_V2_SHAPES["laneLineProbs"]))
     lat = self.lat.update(desired, curv, v_ego, driver, active, lane_change_prob, lane,
-                          min((ld.gap for ld in leads), default=math.inf))
+                          leads[0].gap if leads else math.inf)   # leads: nearest first
     planned = with_planned_curvature(curv, lat.curvatures, v_ego)
     limit = SpeedLimit(*curve_speed_limit(planned), curve_decel(planned, v_ego, self.cp.lateralTuning.latAccelFactor))
     lp = self.long.update(v_ego, cs.aEgo, v_cruise, leads, limit, FOLLOW_TIME_GAP[personality],
