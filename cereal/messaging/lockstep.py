@@ -14,6 +14,8 @@ takes the step, returns that frame, and keeps the step's messages for the SubMas
 """
 import os
 import struct
+import subprocess
+import time
 from collections import deque
 from collections.abc import Sequence
 
@@ -25,6 +27,7 @@ from cereal.prefix import ipc_endpoint
 
 LOCKSTEP_ENV = "LP_LOCKSTEP"
 _STEP, _FRAME_STEP, _DONE, _EXIT = b"step", b"frame", b"done", b"exit"
+WATCH_MS = 100                         # how often a waiting harness looks whether its process is still running
 _STEP_HEADER = struct.Struct("<QI")   # per step of a batch: its time (ns), how many of the messages that follow are its
 Step = tuple[int, list[bytes]]         # (time ns, input messages)
 
@@ -101,14 +104,19 @@ def _unpack_batch(header: bytes, msgs: list[bytes]) -> list[Step]:
 
 
 class LockstepHarness:
-  """The replay side: binds the link, then `step()` runs the process once on the given inputs."""
+  """The replay side: binds the link, then `step()` runs the process once on the given inputs. With the process
+  given (`watch`), a process that exits is told at once, not after the timeout."""
 
   def __init__(self, name: str, timeout_s: float = 30.0):
     self.name = name
+    self.timeout_s = timeout_s
+    self.process: subprocess.Popen | None = None
     self.sock = context().socket(zmq.PAIR)
     self.sock.setsockopt(zmq.LINGER, 0)
-    self.sock.setsockopt(zmq.RCVTIMEO, int(timeout_s * 1000))
     self.sock.bind(ipc_endpoint(name))
+
+  def watch(self, process: subprocess.Popen) -> None:
+    self.process = process
 
   def step(self, t_ns: int, msgs: list[bytes], frame: bytes | None = None) -> list[bytes]:
     """Run the process once on `msgs` at `t_ns` (and the camera frame whose VisionIPC notification is `frame`);
@@ -127,10 +135,13 @@ class LockstepHarness:
     return self._done()
 
   def _done(self) -> list[bytes]:
-    try:
-      parts = self.sock.recv_multipart()
-    except zmq.Again:
-      raise LockstepError(f"process on lock-step link {self.name!r} did not answer (crashed or hung?)") from None
+    deadline = time.monotonic() + self.timeout_s
+    while not self.sock.poll(WATCH_MS):
+      if self.process is not None and self.process.poll() is not None:
+        raise LockstepError(f"the process exited with {self.process.returncode} without answering")
+      if time.monotonic() > deadline:
+        raise LockstepError(f"process on lock-step link {self.name!r} did not answer (crashed or hung?)")
+    parts = self.sock.recv_multipart()
     if parts[0] != _DONE:
       raise LockstepError(f"unexpected lock-step reply {parts[0][:16]!r}")
     return parts[1:]

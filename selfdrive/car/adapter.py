@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import capnp
 from opendbc.car import gen_empty_fingerprint
-from opendbc.car.can_definitions import CanData
 from opendbc.car.car_helpers import interfaces
 from opendbc.car.carlog import carlog
 from opendbc.car.common.conversions import Conversions as CV
@@ -79,13 +78,12 @@ class CarAdapter:
 
   def update(self, frames: Sequence[CanFrame], t_ns: int) -> CarState:
     """One cycle: the frames received since the last call, stamped t_ns (monotonic)."""
-    return self._ci.update([(t_ns, [CanData(f.address, f.data, f.bus) for f in frames])])
+    return self._ci.update([(t_ns, frames)])   # a CanFrame is opendbc's (address, dat, src)
 
   def radar(self, frames: Sequence[CanFrame], t_ns: int) -> "RadarData | None":
     """One cycle of opendbc's RadarInterface: a whole radar scan when this cycle completed one, else None (a car
     without a radar opendbc reads gives an empty scan at 20 Hz)."""
-    ours = [] if self._radar_bus is None else [CanData(f.address, f.data, f.bus) for f in frames
-                                                 if f.bus == self._radar_bus]
+    ours = [] if self._radar_bus is None else [f for f in frames if f.bus == self._radar_bus]
     return self._ri.update([(t_ns, ours)])
 
   def apply(self, car_control: CarControl, now_nanos: int) -> tuple[CarControl.Actuators, list[CanFrame]]:

@@ -1,5 +1,7 @@
 """Process replay passes on main and fails, with a readable diff, on a deliberate behaviour change."""
 import dataclasses
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -8,6 +10,7 @@ from opendbc.car import Bus
 from opendbc.car.toyota.values import DBC
 
 from cereal import messaging
+from cereal.messaging.lockstep import LockstepError
 from selfdrive.common.errors import UserError
 from tests.process_replay.refs import DRIVE, check, load, ref_path, steering
 from tools.lib.logreader import LogMessage
@@ -53,6 +56,27 @@ def test_modeld_warp_change_fails_in_the_model_outputs(drive):
   fields = {d.field for d in result.diffs}
   assert {"modelV2.laneLines", "modelV2.position"} <= fields, result.report
   assert {d.service for d in result.diffs} == {"modelV2"}
+
+
+def test_replays_side_by_side(drive):
+  """Replays run side by side (python -m tests.process_replay, the replay bench) give each process's own outputs;
+  one that fails to start stops the others waiting at the barrier for it, with a clear error, instead of hanging."""
+  names = ("controlsd", "plannerd")
+  with ThreadPoolExecutor(len(names)) as pool:
+    together = threading.Barrier(len(names))
+    runs = [pool.submit(replay, CONFIGS[n], drive, None, together) for n in names]
+    for name, run in zip(names, runs, strict=True):
+      cfg = CONFIGS[name]
+      assert compare(load(ref_path(name)), run.result().outputs, cfg.tolerance, drive[0].logMonoTime,
+                     cfg.ignore) == [], name
+    together = threading.Barrier(2)
+    no_car = dataclasses.replace(CONFIGS["card"], env={})   # card under replay must be told its car: exits at once
+    runs = [pool.submit(replay, no_car, drive, None, together),
+            pool.submit(replay, CONFIGS["controlsd"], drive, None, together)]
+    with pytest.raises(LockstepError, match="exited with 2"):
+      runs[0].result()
+    with pytest.raises(LockstepError, match="a replay beside it failed to start"):
+      runs[1].result()
 
 
 def test_frames_need_a_simulator_drive(drive):

@@ -2,9 +2,10 @@
 
 replay_x_NAME: seconds of the reference drive (tests/process_replay/drives/) replayed per wall second by one process
 of the control path (card, plannerd, controlsd), alone in lock-step after its start-up; NAME_step_us is its time a
-step. replay_x is the three of them combined, one after another on one core: the drive's seconds over the wall time
-replaying all three over it takes (start-ups excluded), so a drive of D seconds replays through the control path in
-D / replay_x. They run one at a time so that the figures do not depend on what else the other cores are doing.
+step. replay_x is the three of them replayed side by side, as process replay runs them on this machine's cores
+(the issue's "on 2 cores"): the drive's seconds over the wall time from the moment all three have started up to
+the last one's end, so a drive of D seconds replays through the control path in D / replay_x.
+replay_x_one_core is the three one after another: the drive's seconds over the sum of their run times.
 Beside them, a process that does nothing but answer its steps measures the lock-step round trip itself
 (`lockstep_step_us`, one step an exchange) and what a step costs in the batches process replay sends
 (`lockstep_batched_step_us`, BATCH_STEPS steps an exchange).
@@ -20,8 +21,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cereal import messaging
@@ -65,13 +68,25 @@ def lockstep_step_us(batch: int) -> float:
   return 1e6 * elapsed / ECHO_STEPS
 
 
+def side_by_side(drive: list) -> float:
+  """The three replayed at once, one thread (and one child process) each: the drive's seconds per wall second from
+  the moment all have started up (they meet at a barrier) to the end of the last."""
+  together = threading.Barrier(len(BENCHED))
+  with ThreadPoolExecutor(len(BENCHED)) as pool:
+    runs = [pool.submit(replay, CONFIGS[name], drive, None, together) for name in BENCHED]
+    results = [r.result() for r in runs]
+  return max(r.drive_s for r in results) / max(r.run_s for r in results)
+
+
 def replay_speed(seconds: float) -> dict:
-  """Replay each process of BENCHED over the reference drive, one at a time, again until `seconds` have passed."""
+  """Replay each process of BENCHED over the reference drive, one at a time and then side by side, again until
+  `seconds` have passed."""
   drive = list(LogReader(DRIVE).messages())
   per = {name: [0.0, 0.0, 0] for name in BENCHED}  # drive seconds, run seconds, steps
   drive_s = run_s = 0.0
+  side: list[float] = []
   t0 = time.perf_counter()
-  while time.perf_counter() - t0 < seconds or not drive_s:
+  while time.perf_counter() - t0 < seconds or not side:
     results = {name: replay(CONFIGS[name], drive) for name in BENCHED}
     drive_s += max(r.drive_s for r in results.values())
     for name, r in results.items():
@@ -79,7 +94,9 @@ def replay_speed(seconds: float) -> dict:
       per[name][1] += r.run_s
       per[name][2] += r.steps
       run_s += r.run_s
-  figures: dict = {"replay_x": round(drive_s / run_s, 1)}
+    side.append(side_by_side(drive))
+  figures: dict = {"replay_x": round(len(side) / sum(1 / x for x in side), 1), "cores": os.cpu_count(),
+                   "replay_x_one_core": round(drive_s / run_s, 1)}
   for name, (d, run, n) in per.items():
     figures[f"replay_x_{name}"] = round(d / run, 1)
     figures[f"{name}_step_us"] = round(1e6 * run / n, 1)

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -186,8 +187,12 @@ class ReplayResult:
     return self.drive_s / self.run_s if self.run_s > 0 else float("inf")
 
 
-def replay(cfg: ReplayConfig, msgs: Iterable[LogMessage], env: dict[str, str] | None = None) -> ReplayResult:
-  """Run the process over the recorded inputs. LockstepError says where and how it failed."""
+def replay(cfg: ReplayConfig, msgs: Iterable[LogMessage], env: dict[str, str] | None = None,
+           together: threading.Barrier | None = None) -> ReplayResult:
+  """Run the process over the recorded inputs. LockstepError says where and how it failed.
+
+  together: replays run side by side (one thread each) meet there once each process has answered its first step,
+  so that their steps run at the same time and not beside another's start-up (the bench's replay on all cores)."""
   msgs = list(msgs)
   plan = steps(cfg, msgs)
   # the frame server goes whatever happens: it holds shared memory under the prefix
@@ -204,12 +209,15 @@ def replay(cfg: ReplayConfig, msgs: Iterable[LogMessage], env: dict[str, str] | 
       with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", cfg.module], env=child_env, stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.STDOUT)
+      harness.watch(proc)
       published: list[bytes] = []
       step = 0
       t_start = time.perf_counter()
       try:
         # a step's own message (the one it steps on) comes last: for a frame process, the frame's roadCameraState
         published += _first_step(harness, proc, *plan[0], frames.send(plan[0][1][-1]) if frames else None)
+        if together is not None:
+          together.wait(STEP_TIMEOUT_S)
         t_first = time.perf_counter()
         for step in range(1, len(plan), batch):
           if frames is not None:   # one frame a step
@@ -222,10 +230,13 @@ def replay(cfg: ReplayConfig, msgs: Iterable[LogMessage], env: dict[str, str] | 
         published += harness.finish()
         if proc.wait(EXIT_TIMEOUT_S) != 0:
           raise LockstepError(f"exited with {proc.returncode}")
-      except (LockstepError, subprocess.TimeoutExpired, zmq.Again) as e:
+      except (LockstepError, subprocess.TimeoutExpired, zmq.Again, threading.BrokenBarrierError) as e:
         proc.kill()
         proc.wait()
-        why = "it stopped taking steps" if isinstance(e, zmq.Again) else e
+        if together is not None:
+          together.abort()   # the replays beside it stop waiting
+        why = "it stopped taking steps" if isinstance(e, zmq.Again) else \
+          "a replay beside it failed to start" if isinstance(e, threading.BrokenBarrierError) else e
         tail = log.read_text(errors="replace")[-2000:]
         where = f"step {step}" if batch == 1 or step in (0, len(plan)) else \
           f"steps {step}..{min(step + batch, len(plan)) - 1}"

@@ -43,37 +43,38 @@ class _Objective:
     self.hinge = hinge
 
   def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Value, gradient and the mask of active hinge rows at x."""
+    """Value, gradient and the active hinge rows' residuals at x (zero where a row is inactive)."""
     hx = self.h @ x
-    h = self.hinge.m @ x + self.hinge.c
-    on = h > 0
-    hm = self.hinge.m[on]
-    return float(0.5 * x @ hx + self.q @ x + self.c + h[on] @ h[on]), hx + self.q + 2 * hm.T @ h[on], on
+    h = np.maximum(self.hinge.m @ x + self.hinge.c, 0.0)
+    return float(0.5 * x @ hx + self.q @ x + self.c + h @ h), hx + self.q + 2 * self.hinge.m.T @ h, h
 
 
 def minimize(quad: Rows, hinge: Rows, lb: np.ndarray, ub: np.ndarray, x0: np.ndarray,
              max_iterations: int = MAX_ITERATIONS) -> Result:
-  x = np.clip(x0, lb, ub)
+  x = np.minimum(np.maximum(x0, lb), ub)
   objective = _Objective(quad, hinge)
-  f, g, on = objective(x)
+  f, g, h = objective(x)
   for it in range(1, max_iterations + 1):
     held = ((x <= lb + EPSILON) & (g > 0)) | ((x >= ub - EPSILON) & (g < 0))
-    free = ~held
-    if not free.any():
-      return Result(x, it, True)
-    hm = hinge.m[on]
+    hm = hinge.m[h > 0]
     hess = objective.h + 2 * hm.T @ hm
-    d = np.zeros_like(x)
-    d[free] = -np.linalg.solve(hess[np.ix_(free, free)], g[free])
+    if not held.any():   # the usual case: every variable free, no sub-matrix to take
+      d = -np.linalg.solve(hess, g)
+    elif held.all():
+      return Result(x, it, True)
+    else:
+      free = ~held
+      d = np.zeros_like(x)
+      d[free] = -np.linalg.solve(hess[np.ix_(free, free)], g[free])
     step = 1.0
     while True:
-      xn = np.clip(x + step * d, lb, ub)
-      fn, gn, onn = objective(xn)
+      xn = np.minimum(np.maximum(x + step * d, lb), ub)
+      fn, gn, hn = objective(xn)
       if fn <= f + ARMIJO * g @ (xn - x) or step < MIN_STEP:
         break
       step *= 0.5
     moved = np.abs(xn - x).max()
-    x, f, g, on = xn, fn, gn, onn
+    x, f, g, h = xn, fn, gn, hn
     if moved < STEP_TOLERANCE:
       return Result(x, it, True)
   return Result(x, max_iterations, False)
