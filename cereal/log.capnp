@@ -751,6 +751,7 @@ struct RadarState {
   radarAvailable @2 :Bool;    # carParams says the car has a radar: plannerd plans on radard's lead (else on the model's)
   radarErrors @3 :Bool;       # the radar's CAN is invalid or it reports a fault
   modelMonoTime @4 :UInt64;   # the modelV2 whose path chose the leads (0: no model, the yaw rate's arc did)
+  beside @5 :LeadData;        # the nearest car close ahead in a next lane, not pulling away: it may pull in
 
   struct LeadData {
     status @0 :Bool;          # a lead is there

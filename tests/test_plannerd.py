@@ -16,6 +16,8 @@ from selfdrive.controls.lib.desire_helper import Desire, DesireHelper, DriverInp
 from selfdrive.controls.lib.lateral_planner import clip_curvature, curvature_limits, curvature_plan
 from selfdrive.controls.lib.limits import (
   ACCEL_MIN,
+  BESIDE_ACCEL_MAX,
+  BESIDE_MIN_SPEED,
   CURVE_DECEL_MAX,
   CURVE_LATERAL_ACCEL,
   DT_MDL,
@@ -118,6 +120,19 @@ def test_a_close_cut_in_brakes_at_the_urgent_jerk():
                                             LeadPrediction.predict(35.0, 15.0, 0.0), limit))
   assert not calm.urgent
   assert_plan_within_limits(calm.a, 20.0)
+
+
+def test_a_car_that_may_pull_in_holds_the_speed():
+  """With a car close ahead in a next lane (radard's beside) the plan does not accelerate towards the cruise speed;
+  slower than BESIDE_MIN_SPEED (pulling away from a stop, crawling in a jam) it does, and without that car it does."""
+  def plans(v: float, beside: bool) -> list:
+    planner = LongitudinalPlanner(0.15, 0.25)
+    return [planner.update(v, 0.5, 30.0, [], long_mpc.NO_LIMIT, 1.45, True, beside) for _ in range(20)]
+  held = plans(15.0, True)
+  assert max(p.a_target for p in held) <= BESIDE_ACCEL_MAX + EPS
+  assert max(p.accels.max() for p in held[5:]) <= BESIDE_ACCEL_MAX + EPS, "the whole plan, not only its start"
+  assert min(p.a_target for p in plans(15.0, False)[5:]) > 0.3
+  assert min(p.a_target for p in plans(BESIDE_MIN_SPEED - 1.0, True)[5:]) > 0.3
 
 
 def test_mpc_solves_within_budget():

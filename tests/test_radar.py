@@ -14,6 +14,7 @@ from selfdrive.controls import radard
 from selfdrive.controls.lib.radar_leads import (
   ARC_AHEAD_S,
   ARC_MIN_CURVATURE,
+  BESIDE_AHEAD_M,
   CUT_IN_AHEAD_S,
   CUT_IN_CLOSING_LOOKAHEAD_S,
   CUT_IN_CLOSING_MPS,
@@ -32,6 +33,7 @@ from tests.test_closed_loop_sil import Sil, car_params_message
 from tools.sim import constants as C
 from tools.sim.ecu.interface import RadarTarget
 from tools.sim.ecu.radar import NOISE_D_M, SLOTS, ToyotaRadar
+from tools.sim.world import WorldConfig
 
 STRAIGHT_X = np.linspace(0.0, 200.0, 4001)  # fine: the path is interpolated linearly
 STRAIGHT_Y = np.zeros(4001)
@@ -215,6 +217,39 @@ def scan_lead_on_path(track_ys, paths_y_right, d_rel: float, v_ego: float, v_rel
   tracker = LeadTracker()
   return [tracker.update([Track(3, d_rel, y, v_rel)], v_ego, STRAIGHT_X, path)[0] is not None
           for y, path in zip(track_ys, paths_y_right, strict=True)]
+
+
+def test_a_car_close_ahead_in_the_next_lane_may_pull_in():
+  """radard's beside: the nearest car close ahead in a next lane that is not pulling away (where a cut-in comes
+  from), or further ahead that we will draw level with within a few seconds. Not a car in our path (a lead), one
+  further on, one pulling away, one two lanes over, nor one behind us."""
+  def beside(*tracks: Track) -> int | None:
+    tracker = LeadTracker()
+    tracker.update(list(tracks), 20.0, STRAIGHT_X, STRAIGHT_Y)
+    return tracker.beside.track_id if tracker.beside is not None else None
+  assert beside(Track(1, 9.0, 3.6, 0.0)) == 1 and beside(Track(1, 9.0, -3.6, -2.0)) == 1
+  assert beside(Track(1, 20.0, 3.6, -8.0)) == 1, "2.5 s from drawing level"
+  assert beside(Track(1, 11.0, 3.6, 0.0), Track(2, 7.0, -3.4, 0.5)) == 2, "the nearest"
+  assert beside(Track(1, 9.0, 0.5, 0.0)) is None, "in our path: the lead"
+  assert beside(Track(1, BESIDE_AHEAD_M + 8.0, 3.6, -2.0)) is None, "further on"
+  assert beside(Track(1, 9.0, 3.6, 2.0)) is None, "pulling away"
+  assert beside(Track(1, 9.0, 7.2, 0.0)) is None, "two lanes over"
+  assert beside(Track(1, -2.0, 3.6, 0.0)) is None, "behind our front bumper"
+
+
+def test_a_car_waiting_in_the_next_lane_pulls_in_ahead_not_onto_us():
+  """Stress seed 900110 (traffic events every 12-18 s): at 68 s a car that had held just ahead of us in the next lane
+  cut in, slowing to 85 % of our speed. While we accelerated past it, it pulled in 4.8 m ahead closing at 3.1 m/s, the
+  gap closed to 2.4 m and the driver braked; not accelerating while it could pull in, it pulls in 9.4 m ahead."""
+  sil = Sil(900110, WorldConfig(event_gap=(12.0, 18.0)))
+  gaps = []
+  while sil.world.t < 74.0:
+    sil.step()
+    if sil.world.t > 66.0 and sil.gt.lead_present:
+      gaps.append(sil.gt.lead_distance)
+  cut_in = next(e for e in sil.world.traffic.log if e.what == "cut_in" and 66.0 < e.t < 70.0)
+  assert cut_in and min(gaps) > 6.0
+  assert sil.world.stats.collisions == 0 and sil.recorder.report().takeovers == 0
 
 
 def test_a_car_cutting_in_further_ahead_is_the_lead_before_it_reaches_the_path():

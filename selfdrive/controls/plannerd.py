@@ -2,7 +2,8 @@
 
 Longitudinal: the MPC (selfdrive.controls.lib.long_mpc) over the cruise speed, the curves ahead (of the model's path,
 or of the lateral plan where it steers tighter) and the leads — radard's two (the radar's nearest tracks in our path)
-on a car with a radar, else the model's — at the personality's time gap. Lateral: the model's desired curvature (with
+on a car with a radar, else the model's — at the personality's time gap, not accelerating while radard sees a car
+close ahead in a next lane that may pull in. Lateral: the model's desired curvature (with
 a trim and a share of pursuit on its lane lines, see lane_pursuit) within ISO lateral limits, and the lane-change
 desire from the blinker and the driver's nudge.
 """
@@ -60,8 +61,9 @@ class Planner:
                           leads[0].gap if leads else math.inf)   # leads: nearest first
     planned = with_planned_curvature(curv, lat.curvatures, v_ego)
     limit = SpeedLimit(*curve_speed_limit(planned), curve_decel(planned, v_ego, self.cp.lateralTuning.latAccelFactor))
+    beside = self.radar and sm["radarState"].beside.status
     lp = self.long.update(v_ego, cs.aEgo, v_cruise, leads, limit, FOLLOW_TIME_GAP[personality],
-                          active and self.cp.openpilotLongitudinalControl)
+                          active and self.cp.openpilotLongitudinalControl, beside)
 
     valid = sm.all_alive(self.checked) and sm.all_valid(self.checked) and md.valid  # rates are selfdrived's to judge
     model_t = sm.logMonoTime["modelV2"]

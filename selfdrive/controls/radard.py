@@ -65,6 +65,7 @@ class RadarD:
     rs.modelMonoTime = sm.logMonoTime["modelV2"] if model_path(sm) else 0
     fill_lead(rs.leadOne, one)
     fill_lead(rs.leadTwo, two)
+    fill_lead(rs.beside, self.tracker.beside)
     return msg
 
 

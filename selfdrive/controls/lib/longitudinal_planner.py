@@ -7,6 +7,8 @@ import numpy as np
 
 from selfdrive.controls.lib.limits import (
   ACCEL_MIN,
+  BESIDE_ACCEL_MAX,
+  BESIDE_MIN_SPEED,
   DT_MDL,
   FCW_DECEL,
   FCW_MIN_SPEED,
@@ -95,8 +97,9 @@ class LongitudinalPlanner:
     self.t = 0.0
 
   def update(self, v_ego: float, a_ego: float, v_cruise: float, leads: list[Lead], limit: SpeedLimit,
-             t_follow: float, long_active: bool) -> LongPlan:
-    """leads: nearest first; the plan stays behind whichever of them it must (LeadPrediction.nearest)."""
+             t_follow: float, long_active: bool, beside: bool = False) -> LongPlan:
+    """leads: nearest first; the plan stays behind whichever of them it must (LeadPrediction.nearest). beside: a car
+    close ahead in a next lane may pull in: above BESIDE_MIN_SPEED the plan does not accelerate (BESIDE_ACCEL_MAX)."""
     self.t += DT_MDL
     if long_active:
       a0 = float(np.interp(DT_MDL, T_MPC, self.a))
@@ -105,7 +108,7 @@ class LongitudinalPlanner:
       a0 = min(max(a_ego, ACCEL_MIN), accel_max(v_ego))
       self.mpc.reset(a0)
     pred = LeadPrediction.nearest([LeadPrediction.predict(ld.gap, ld.v, ld.a) for ld in leads]) if leads else None
-    a_max = accel_max(v_ego)
+    a_max = min(accel_max(v_ego), BESIDE_ACCEL_MAX) if beside and v_ego > BESIDE_MIN_SPEED else accel_max(v_ego)
     problem = MpcProblem(v_ego, a0, ACCEL_MIN, a_max, v_cruise, a_max, t_follow, pred, limit)
     t0 = time.perf_counter()
     sol = self.mpc.solve(problem)

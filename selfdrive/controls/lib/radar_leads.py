@@ -55,6 +55,11 @@ first 3 minutes): scans missing the simulator's lead within 110 m 660 -> 309, th
 not one more scan where radard's lead was nearer than the simulator's (on a fifth, 179: 3 more, cars in the next lane
 92-95 m ahead in a bend). In a steady bend the arc already counts; at a bend's entry the path is sure of itself where
 a car in the next lane crosses the straight arc (35 m at 25 m/s).
+Besides the leads, radard names the nearest car close ahead in a next lane that is not pulling away (`beside`,
+_may_pull_in): it may pull in, and within 5 m the radar sees a car in the next lane only once it is coming across.
+plannerd does not accelerate while there is one. In the loop (oracle perception, the real radard and plannerd), ten
+4-minute drives with traffic events every 12-18 s: cars that had waited beside us pulled in 4.8 m ahead at the median
+(1.4 m the closest, 10 of 30 under 4 m, 3 takeovers), now 8.3 m (3.1 m, 4 of 31, none), for 3.2 % less distance.
 """
 import math
 from dataclasses import dataclass
@@ -72,6 +77,10 @@ CUT_IN_AHEAD_S = 1.5       # ... and a track closer than this at our speed movin
 CUT_IN_CLOSING_LOOKAHEAD_S = 1.0   # ... this much later, for one we close on faster than CUT_IN_CLOSING_MPS
 CUT_IN_CLOSING_MPS = 1.0
 SETTLED_SCANS = 10         # a track's lateral speed is mostly noise until the filter has had this many scans
+BESIDE_M = 5.5             # a track off the path by more than IN_PATH_M and less than this is in a next lane; one
+BESIDE_AHEAD_M = 12.0      # ... closer ahead than this (where a car waiting to pull in sits), or that we will draw
+BESIDE_AHEAD_S = 3.0       # ... level with within this, and not pulling away faster than BESIDE_RECEDING_MPS, may
+BESIDE_RECEDING_MPS = 1.0  # pull in ahead of us
 ARC_MIN_CURVATURE = 0.002  # 1/m: turning at least this (a 500 m bend), a track on the arc ahead is in the path ...
 ARC_AHEAD_S = 5.0          # ... up to this far at our speed
 PATH_STD_MAX_M = 1.0       # the most the path's uncertainty widens either (an adjacent lane's centre stays outside)
@@ -156,11 +165,19 @@ def _overlaps(t: Track, f: _Filter, arc_y: float, margin: float) -> bool:
   return min(abs(t.y_rel - arc_y), abs(f.y + f.vy * look - arc_y)) < NEAR_OVERLAP_M + margin
 
 
+def _may_pull_in(t: Track, offset: float) -> bool:
+  """A car close ahead in a next lane that may pull in ahead of us. Close ahead the radar sees a car in the next lane
+  only once it is coming across (its field is 3 m wide there), too late to brake away from one we accelerate into."""
+  return IN_PATH_M <= abs(offset) < BESIDE_M and t.v_rel < BESIDE_RECEDING_MPS and \
+    0 < t.d_rel < max(BESIDE_AHEAD_M, -t.v_rel * BESIDE_AHEAD_S)
+
+
 class LeadTracker:
   def __init__(self):
     self.filters: dict[int, _Filter] = {}
     self.lead_id: int | None = None
     self.model_path = False   # the last path was the model's (not the steering arc)
+    self.beside: RadarLead | None = None   # the last update's nearest car close ahead in a next lane (_may_pull_in)
 
   def update(self, tracks: list[Track], v_ego: float, path_x: np.ndarray, path_y_right: np.ndarray,
              path_y_std: np.ndarray | None = None, curvature: float = 0.0) -> tuple[RadarLead | None, RadarLead | None]:
@@ -171,7 +188,7 @@ class LeadTracker:
     self.filters = {k: f for k, f in self.filters.items() if k in seen}
     new_path = self.model_path != (path_y_std is not None)  # offsets from another path say nothing of motion
     self.model_path = path_y_std is not None
-    in_path = []
+    in_path, beside = [], []
     near = max(NEAR_AHEAD_M, NEAR_AHEAD_S * v_ego)
     cut_in_zone = max(NEAR_AHEAD_M, CUT_IN_AHEAD_S * v_ego)
     bending, arc_zone = abs(curvature) >= ARC_MIN_CURVATURE, ARC_AHEAD_S * v_ego
@@ -192,8 +209,12 @@ class LeadTracker:
       look = CUT_IN_CLOSING_LOOKAHEAD_S if t.v_rel < -CUT_IN_CLOSING_MPS else CUT_IN_LOOKAHEAD_S
       cutting_in = t.d_rel < cut_in_zone and abs(offset + f.v_offset * look) < IN_PATH_M + widen
       on_arc = (bending or unsure) and t.d_rel < arc_zone and abs(t.y_rel - arc_y) < width
+      lead = RadarLead(t.track_id, t.d_rel, t.y_rel, t.v_rel, max(f.v, 0.0), f.a, offset, f.age)
       if (abs(offset) < width + widen or ahead or cutting_in or on_arc) and t.d_rel > 0:
-        in_path.append(RadarLead(t.track_id, t.d_rel, t.y_rel, t.v_rel, max(f.v, 0.0), f.a, offset, f.age))
+        in_path.append(lead)
+      elif _may_pull_in(t, offset):
+        beside.append(lead)
+    self.beside = min(beside, key=lambda lead: lead.d_rel, default=None)
     in_path.sort(key=lambda lead: lead.d_rel)
     one = in_path[0] if in_path else None
     self.lead_id = one.track_id if one is not None else None
