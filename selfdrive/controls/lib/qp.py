@@ -56,12 +56,12 @@ def minimize(quad: Rows, hinge: Rows, lb: np.ndarray, ub: np.ndarray, x0: np.nda
   f, g, h = objective(x)
   for it in range(1, max_iterations + 1):
     held = ((x <= lb + EPSILON) & (g > 0)) | ((x >= ub - EPSILON) & (g < 0))
+    if held.all():
+      return Result(x, it, True)
     hm = hinge.m[h > 0]
     hess = objective.h + 2 * hm.T @ hm
     if not held.any():   # the usual case: every variable free, no sub-matrix to take
       d = -np.linalg.solve(hess, g)
-    elif held.all():
-      return Result(x, it, True)
     else:
       free = ~held
       d = np.zeros_like(x)
