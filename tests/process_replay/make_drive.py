@@ -3,8 +3,8 @@ while; what every process in CONFIGS takes as input is kept in drives/sim.rlog.z
 
 The stack runs on the simulator's ground truth in place of the model (the "oracle" flag), and the scripted driver
 engages it after a few seconds of manual driving, so the drive has both: the processes' outputs while disengaged,
-the engagement, and the engaged controls, on the straight and then steering into the seed's first curve (the drive
-is refused if the stack hardly steered). Then regenerate the references:
+the engagement, and the engaged controls: a car that waits close ahead in the next lane and cuts in, then steering
+into the seed's first curve (the drive is refused without either). Then regenerate the references:
 
   python -m tests.process_replay.make_drive && python -m tests.process_replay --update-refs
 """
@@ -23,7 +23,7 @@ from selfdrive.common.params import Params
 from selfdrive.loggerd import config as loggerd_config
 from selfdrive.loggerd.logwriter import LogWriter
 from selfdrive.manager.process_config import PROCESSES
-from tests.process_replay.refs import steering
+from tests.process_replay.refs import steering, traffic
 from tools.lib.logreader import LogMessage, LogReader
 from tools.lib.route import list_routes, resolve
 from tools.replay.process_replay import CONFIGS, FRAME_SOURCE
@@ -32,10 +32,11 @@ from tools.sim.driver import DriverMode
 from tools.sim.simd import DRIVER_ENV
 
 DRIVE = Path(__file__).with_name("drives") / "sim.rlog.zst"
-# every seed's road starts with 400 m of straight; this one's first curve (a left of ~250 m radius, behind a lead that
-# slows down) comes among the earliest, so the engaged stack steers into it for the last seconds of the drive
-SEED = 2253
-SECONDS = 20.0
+# every seed's road starts with 400 m of straight and the first traffic event comes at 20 s; on this seed it is a car
+# that overtakes, keeps level just ahead in the next lane (radard's beside) and cuts in ~11 m ahead at 21 s, and the
+# first curve begins at ~26 s, so the engaged stack steers into it for the last seconds of the drive
+SEED = 2371
+SECONDS = 26.0
 START_TIMEOUT_S = 60.0
 ZSTD_LEVEL, FRAME_S = 19, 5.0   # the drive is written once and committed: compress it hard, in few frames
 
@@ -101,6 +102,10 @@ def check(msgs: list[LogMessage]) -> None:
   print(st.report)
   if not st.ok:
     raise SystemExit("the engaged stack hardly steered: drive longer (--seconds) or pick a seed with an earlier curve")
+  tr = traffic(msgs)
+  print(tr.report)
+  if not tr.ok:
+    raise SystemExit("no car waited beside the engaged stack and cut in: pick a seed whose first event is a cut-in")
   seen = {m.which for m in msgs}
   for cfg in CONFIGS.values():
     missing = sorted(set(cfg.inputs) - seen)

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cereal.services import SERVICES
+from selfdrive.controls.lib.limits import BESIDE_MIN_SPEED
 from selfdrive.loggerd.logwriter import LogWriter
 from tools.lib.logreader import LogMessage, LogReader
 from tools.replay.compare import Diff, compare, format_diffs
@@ -15,6 +16,11 @@ FLUSH_EVERY = 500   # messages per zstd frame in a reference
 STEER_CURVATURE = 1e-3    # 1/m: engaged commanded curvature counted as steering (a 1 km radius)
 STEER_MIN_S = 3.0         # ... for at least this long in all
 STEER_MIN_TORQUE = 0.3    # and a commanded torque at least this large (normalized)
+# ... and a car must wait close ahead in the next lane, then cut in, so that radard's beside and its new lead, and
+# plannerd's hold and braking for them, are in the references too
+BESIDE_MIN_S = 1.0        # s engaged above BESIDE_MIN_SPEED with radarState.beside set, in all
+CUT_IN_JUMP_M = 3.0       # radard's lead this much closer than the scan before: another car came in between
+CUT_IN_NEAR_M = 15.0      # ... within this of us
 
 
 def ref_path(name: str) -> Path:
@@ -60,6 +66,41 @@ def steering(drive: list[LogMessage]) -> Steering:
   dt = 1.0 / SERVICES["carControl"].frequency
   return Steering(max(curvature, default=0.0), dt * sum(k > STEER_CURVATURE for k in curvature),
                   max((abs(c.actuators.torque) for c in cc), default=0.0))
+
+
+@dataclass(frozen=True)
+class Traffic:
+  """What the engaged stack meets in a drive, as radard saw it (radarState at 20 Hz)."""
+  beside_s: float          # s with a car beside (radarState.beside) above BESIDE_MIN_SPEED
+  cut_ins: list[float]     # the gap (m) to each car that came in between us and radard's lead within CUT_IN_NEAR_M
+
+  @property
+  def ok(self) -> bool:
+    return self.beside_s >= BESIDE_MIN_S and len(self.cut_ins) > 0
+
+  @property
+  def report(self) -> str:
+    return (f"traffic: a car beside for {self.beside_s:.1f} s above {BESIDE_MIN_SPEED} m/s (wanted {BESIDE_MIN_S}), "
+            f"cut-ins at {', '.join(f'{d:.1f}' for d in self.cut_ins) or 'none'} m (wanted one within "
+            f"{CUT_IN_NEAR_M} m)")
+
+
+def traffic(drive: list[LogMessage]) -> Traffic:
+  enabled, v_ego, prev_lead, beside, cut_ins = False, 0.0, None, 0, []
+  for m in drive:
+    if m.which == "selfdriveState":
+      enabled = m.event.selfdriveState.enabled
+    elif m.which == "carState":
+      v_ego = m.event.carState.vEgo
+    elif m.which == "radarState":
+      rs = m.event.radarState
+      lead = rs.leadOne.dRel if rs.leadOne.status else None
+      if enabled:
+        beside += rs.beside.status and v_ego > BESIDE_MIN_SPEED
+        if lead is not None and lead < CUT_IN_NEAR_M and (prev_lead is None or lead < prev_lead - CUT_IN_JUMP_M):
+          cut_ins.append(lead)
+      prev_lead = lead
+  return Traffic(beside / SERVICES["radarState"].frequency, cut_ins)
 
 
 @dataclass(frozen=True)

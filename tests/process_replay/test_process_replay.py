@@ -12,7 +12,7 @@ from opendbc.car.toyota.values import DBC
 from cereal import messaging
 from cereal.messaging.lockstep import LockstepError
 from selfdrive.common.errors import UserError
-from tests.process_replay.refs import DRIVE, check, load, ref_path, steering
+from tests.process_replay.refs import DRIVE, check, load, ref_path, steering, traffic
 from tools.lib.logreader import LogMessage
 from tools.replay.compare import compare, format_diffs
 from tools.replay.process_replay import CONFIGS, FRAME_SOURCE, ReplayConfig, replay, steps
@@ -46,6 +46,15 @@ def test_plannerd_time_gap_change_fails_only_in_the_longitudinal_plan(drive):
   assert result.diffs and {d.service for d in result.diffs} == {"longitudinalPlan"}, result.report
   assert "longitudinalPlan.aTarget" in {d.field for d in result.diffs}
   assert "differences from the reference" in result.report
+
+
+def test_plannerd_ignoring_the_car_beside_fails(drive):
+  """The reference drive has a car waiting close ahead in the next lane before it cuts in: a plannerd that
+  accelerates past it shows in the longitudinal plan."""
+  broken = dataclasses.replace(CONFIGS["plannerd"], module="tests.process_replay.broken_plannerd_beside")
+  result = check(broken, drive)
+  assert result.diffs and {d.service for d in result.diffs} == {"longitudinalPlan"}, result.report
+  assert "longitudinalPlan.aTarget" in {d.field for d in result.diffs}
 
 
 def test_modeld_warp_change_fails_in_the_model_outputs(drive):
@@ -125,6 +134,15 @@ def test_drive_steers(drive):
       parser.update([(m.logMonoTime, [(c.address, bytes(c.dat), c.src) for c in m.event.sendcan])])
       cmds += parser.vl_all["STEERING_LKA"]["STEER_TORQUE_CMD"]
   assert cmds and max(abs(c) for c in cmds) > 500, "card's STEERING_LKA carries no steering torque"
+
+
+def test_drive_has_a_car_beside_that_cuts_in(drive):
+  """The engaged stack meets a car that waits close ahead in the next lane and then cuts in: else radard's beside and
+  new lead, and plannerd's hold and braking for them, would change unnoticed by process replay."""
+  tr = traffic(drive)
+  assert tr.ok, tr.report
+  plans = [m.event.longitudinalPlan for m in load(ref_path("plannerd")) if m.which == "longitudinalPlan"]
+  assert min(p.aTarget for p in plans) < -0.5, "plannerd's reference never brakes for the car that cut in"
 
 
 def test_drive_teaches_paramsd(drive):
