@@ -71,8 +71,8 @@ def steering(drive: list[LogMessage]) -> Steering:
 @dataclass(frozen=True)
 class Traffic:
   """What the engaged stack meets in a drive, as radard saw it (radarState at 20 Hz)."""
-  beside_s: float          # s with a car beside (radarState.beside) above BESIDE_MIN_SPEED
-  cut_ins: list[float]     # the gap (m) to each car that came in between us and radard's lead within CUT_IN_NEAR_M
+  beside_s: float              # s with a car beside (radarState.beside) above BESIDE_MIN_SPEED
+  cut_ins: tuple[float, ...]   # the gap (m) to each car that came in between us and radard's lead within CUT_IN_NEAR_M
 
   @property
   def ok(self) -> bool:
@@ -100,7 +100,7 @@ def traffic(drive: list[LogMessage]) -> Traffic:
         if lead is not None and lead < CUT_IN_NEAR_M and (prev_lead is None or lead < prev_lead - CUT_IN_JUMP_M):
           cut_ins.append(lead)
       prev_lead = lead
-  return Traffic(beside / SERVICES["radarState"].frequency, cut_ins)
+  return Traffic(beside / SERVICES["radarState"].frequency, tuple(cut_ins))
 
 
 @dataclass(frozen=True)
