@@ -1,6 +1,7 @@
 """The committed reference drive and each process's reference outputs, and the check of one against the other."""
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from cereal.services import SERVICES
 from selfdrive.controls.lib.limits import BESIDE_MIN_SPEED
@@ -8,6 +9,7 @@ from selfdrive.loggerd.logwriter import LogWriter
 from tools.lib.logreader import LogMessage, LogReader
 from tools.replay.compare import Diff, compare, format_diffs
 from tools.replay.process_replay import ReplayConfig, replay
+from tools.sim.report import NEW_LEAD_JUMP_M
 
 HERE = Path(__file__).parent
 DRIVE = HERE / "drives" / "sim.rlog.zst"
@@ -19,8 +21,7 @@ STEER_MIN_TORQUE = 0.3    # and a commanded torque at least this large (normaliz
 # ... and a car must wait close ahead in the next lane, then cut in, so that radard's beside and its new lead, and
 # plannerd's hold and braking for them, are in the references too
 BESIDE_MIN_S = 1.0        # s engaged above BESIDE_MIN_SPEED with radarState.beside set, in all
-CUT_IN_JUMP_M = 3.0       # radard's lead this much closer than the scan before: another car came in between
-CUT_IN_NEAR_M = 15.0      # ... within this of us
+CUT_IN_NEAR_M = 15.0      # radard's lead NEW_LEAD_JUMP_M closer than the scan before, within this of us: a cut-in
 
 
 def ref_path(name: str) -> Path:
@@ -68,11 +69,16 @@ def steering(drive: list[LogMessage]) -> Steering:
                   max((abs(c.actuators.torque) for c in cc), default=0.0))
 
 
+class CutIn(NamedTuple):
+  t_ns: int       # the radarState that first had the car as its lead
+  gap_m: float
+
+
 @dataclass(frozen=True)
 class Traffic:
   """What the engaged stack meets in a drive, as radard saw it (radarState at 20 Hz)."""
   beside_s: float              # s with a car beside (radarState.beside) above BESIDE_MIN_SPEED
-  cut_ins: tuple[float, ...]   # the gap (m) to each car that came in between us and radard's lead within CUT_IN_NEAR_M
+  cut_ins: tuple[CutIn, ...]   # each car that came in between us and radard's lead within CUT_IN_NEAR_M
 
   @property
   def ok(self) -> bool:
@@ -81,7 +87,7 @@ class Traffic:
   @property
   def report(self) -> str:
     return (f"traffic: a car beside for {self.beside_s:.1f} s above {BESIDE_MIN_SPEED} m/s (wanted {BESIDE_MIN_S}), "
-            f"cut-ins at {', '.join(f'{d:.1f}' for d in self.cut_ins) or 'none'} m (wanted one within "
+            f"cut-ins at {', '.join(f'{c.gap_m:.1f}' for c in self.cut_ins) or 'none'} m (wanted one within "
             f"{CUT_IN_NEAR_M} m)")
 
 
@@ -97,8 +103,8 @@ def traffic(drive: list[LogMessage]) -> Traffic:
       lead = rs.leadOne.dRel if rs.leadOne.status else None
       if enabled:
         beside += rs.beside.status and v_ego > BESIDE_MIN_SPEED
-        if lead is not None and lead < CUT_IN_NEAR_M and (prev_lead is None or lead < prev_lead - CUT_IN_JUMP_M):
-          cut_ins.append(lead)
+        if lead is not None and lead < CUT_IN_NEAR_M and (prev_lead is None or lead < prev_lead - NEW_LEAD_JUMP_M):
+          cut_ins.append(CutIn(m.logMonoTime, lead))
       prev_lead = lead
   return Traffic(beside / SERVICES["radarState"].frequency, tuple(cut_ins))
 

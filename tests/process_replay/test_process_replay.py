@@ -18,6 +18,8 @@ from tools.replay.compare import compare, format_diffs
 from tools.replay.process_replay import CONFIGS, FRAME_SOURCE, ReplayConfig, replay, steps
 from tools.sim.constants import SIM_PLATFORM
 
+CUT_IN_BRAKE_NS = 1_000_000_000   # plannerd's reference brakes for a car that cut in within this
+
 
 @pytest.fixture(scope="module")
 def drive() -> list[LogMessage]:
@@ -141,8 +143,11 @@ def test_drive_has_a_car_beside_that_cuts_in(drive):
   new lead, and plannerd's hold and braking for them, would change unnoticed by process replay."""
   tr = traffic(drive)
   assert tr.ok, tr.report
-  plans = [m.event.longitudinalPlan for m in load(ref_path("plannerd")) if m.which == "longitudinalPlan"]
-  assert min(p.aTarget for p in plans) < -0.5, "plannerd's reference never brakes for the car that cut in"
+  cut_in = tr.cut_ins[0].t_ns
+  plans = [m.event.longitudinalPlan.aTarget for m in load(ref_path("plannerd"))
+           if m.which == "longitudinalPlan" and cut_in <= m.logMonoTime < cut_in + CUT_IN_BRAKE_NS]
+  assert plans and min(plans) < -0.5, "plannerd's reference never brakes for the car that cut in"
+  assert min(plans) < -2.0, "plannerd's reference brakes hard within a second of the car cutting in"
 
 
 def test_drive_teaches_paramsd(drive):

@@ -212,9 +212,12 @@ class LeadTracker:
       cutting_in = t.d_rel < cut_in_zone and abs(offset + f.v_offset * look) < IN_PATH_M + widen
       on_arc = (bending or unsure) and t.d_rel < arc_zone and abs(t.y_rel - arc_y) < width
       if (abs(offset) < width + widen or ahead or cutting_in or on_arc) and t.d_rel > 0:
-        in_path.append(RadarLead(t.track_id, t.d_rel, t.y_rel, t.v_rel, max(f.v, 0.0), f.a, offset, f.age))
+        kept = in_path
       elif _may_pull_in(t, offset):
-        beside.append(RadarLead(t.track_id, t.d_rel, t.y_rel, t.v_rel, max(f.v, 0.0), f.a, offset, f.age))
+        kept = beside
+      else:
+        continue
+      kept.append(RadarLead(t.track_id, t.d_rel, t.y_rel, t.v_rel, max(f.v, 0.0), f.a, offset, f.age))
     self.beside = min(beside, key=lambda lead: lead.d_rel, default=None)
     in_path.sort(key=lambda lead: lead.d_rel)
     one = in_path[0] if in_path else None
