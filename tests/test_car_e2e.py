@@ -144,6 +144,17 @@ def test_card_identifies_the_car_by_its_firmware(car, tmp_path):
     assert time.monotonic() < deadline, f"carState never valid or cand never in the car's mode; logs in {tmp_path}"
     sm.update(50)
 
+  # this drive's car is saved once: a durable write in the 100 Hz loop waits on the disk (once it stalled card 330 ms)
+  saved = Params().path / "CarParams"
+  first_write = saved.stat().st_ino, saved.stat().st_mtime_ns
+  assert this_drives_car(Params()).carFingerprint == C.SIM_PLATFORM
+  republished, deadline = 0, time.monotonic() + 5
+  while republished < 2:
+    assert time.monotonic() < deadline, f"carParams not republished every second; logs in {tmp_path}"
+    sm.update(50)
+    republished += sm.updated["carParams"]
+  assert (saved.stat().st_ino, saved.stat().st_mtime_ns) == first_write, "card rewrote CarParams while driving"
+
 
 @pytest.mark.parametrize("car_env", [{NO_UDS_ENV: "1"}])
 def test_card_without_firmware_answers_cannot_tell_the_tss2_toyotas_apart(car, tmp_path):

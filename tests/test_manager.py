@@ -8,6 +8,8 @@ import time
 import pytest
 
 from cereal import messaging, prefix
+from selfdrive.common.params import Params
+from selfdrive.manager.manager import Manager
 from tests.conftest import subprocess_env
 
 
@@ -101,3 +103,41 @@ def test_unknown_process_is_a_clear_error(tmp_path):
                         "--log-dir", str(tmp_path)], env=subprocess_env(), capture_output=True, text=True, timeout=30)
   assert out.returncode == 2
   assert "unknown process(es) nosuchd" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_onroad_and_offroad_transitions_clear_their_params(tmp_path):
+  """The keys of one drive go when the next drive starts, before its processes do (card would otherwise take the last
+  drive's car for a restart's); the keys of an engagement go when the car is switched off."""
+  params = Params()
+  manager = Manager((), frozenset(), tmp_path)
+  device = messaging.PubMaster(["deviceState"])
+
+  def step_with(started: bool) -> None:
+    deadline = time.monotonic() + 5
+    while not (manager.sm.updated["deviceState"] and manager.sm["deviceState"].started == started):
+      assert time.monotonic() < deadline, "the manager never heard deviceState"
+      msg = messaging.new_message("deviceState")
+      msg.deviceState.started = started
+      device.send("deviceState", msg)
+      manager.sm.update(100)
+    manager.step()
+
+  try:
+    params.put("CarParams", b"last drive's car")
+    params.put("IsEngaged", True)
+    params.put("LongitudinalPersonality", 2)
+    step_with(False)
+    assert params.get("CarParams") == b"last drive's car" and params.get("IsOnroad") is False
+    step_with(True)
+    assert params.get("CarParams") is None and params.get("IsOnroad") is True
+    assert params.get("IsEngaged") is True, "an engagement's keys stay until the drive ends"
+    params.put("CarParams", b"this drive's car")
+    step_with(True)
+    assert params.get("CarParams") == b"this drive's car", "cleared on the transition only, not while onroad"
+    step_with(False)
+    assert params.get("IsEngaged") is False and params.get("IsOnroad") is False
+    assert params.get("CarParams") == b"this drive's car" and params.get("LongitudinalPersonality") == 2
+  finally:
+    device.close()
+    manager.sm.close()
+    manager.pm.close()

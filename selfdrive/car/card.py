@@ -119,15 +119,21 @@ def identify(can_sock, pm: messaging.PubMaster,
   return None, seen, how
 
 
-def publish_car_params(pm: messaging.PubMaster, adapter: CarAdapter | None, params: Params) -> None:
+def car_params_message(adapter: CarAdapter | None):
   msg = messaging.new_message("carParams")
   if adapter is None:
     msg.carParams.brand = "unrecognized"
     msg.carParams.dashcamOnly = True
   else:
     fill_car_params(msg.carParams, adapter.car_params)
-  pm.send("carParams", msg)
-  params.put("CarParams", msg.carParams.as_reader().as_builder().to_bytes())  # a CarParams message of its own
+  return msg
+
+
+def save_car_params(params: Params, adapter: CarAdapter | None) -> None:
+  """This drive's car, for a card restarted mid-drive. Written once: a durable write waits on the disk, and in the
+  100 Hz loop one every second stalled card for up to 330 ms while loggerd kept the disk busy."""
+  car_params = car_params_message(adapter).carParams
+  params.put("CarParams", car_params.as_reader().as_builder().to_bytes())  # a CarParams message of its own
 
 
 class Card:
@@ -184,6 +190,7 @@ def main() -> int:
     print(f"card: error: {e}", file=sys.stderr)
     return 2
   print(f"card: {how}", flush=True)
+  save_car_params(params, adapter)
   card = Card(adapter, pm, sm)
   for t, frames in seen:
     card.update(t, frames)
@@ -201,7 +208,7 @@ def main() -> int:
       card.update(t, frames)
     card.control()
     if mono_time() >= next_params:
-      publish_car_params(pm, adapter, params)
+      pm.send("carParams", car_params_message(adapter))
       next_params = mono_time() + int(CAR_PARAMS_PERIOD_S * 1e9)
 
 

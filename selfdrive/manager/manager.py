@@ -28,6 +28,8 @@ class Manager:
     self.procs = [ManagedProcess(p, log_dir) for p in processes if only is None or p.name in only]
     self.env = dict(os.environ)
     self.stopping = False
+    self.params = Params()
+    self.onroad = False
     self.pm = messaging.PubMaster(["managerState"])
     self.sm = messaging.SubMaster(["deviceState"])
 
@@ -40,6 +42,8 @@ class Manager:
   def step(self) -> None:
     now = time.monotonic()
     started = self.started()
+    if started != self.onroad:
+      self.transition(started)
     for p in self.procs:
       if p.check(now):
         print(f"manager: {p.config.name} exited with {p.exit_code}; restart #{p.restart_count} "
@@ -50,6 +54,13 @@ class Manager:
       elif not should_run and p.running:
         p.stop()
     self.publish_state(started)
+
+  def transition(self, onroad: bool) -> None:
+    """Clear the keys that belong to one drive (or to the time between drives) before the processes of the new
+    state start, so card never takes the last drive's car for this one's."""
+    self.params.clear_all(ParamFlag.CLEAR_ON_ONROAD_TRANSITION if onroad else ParamFlag.CLEAR_ON_OFFROAD_TRANSITION)
+    self.params.put("IsOnroad", onroad)
+    self.onroad = onroad
 
   def publish_state(self, started: bool) -> None:
     msg = messaging.new_message("managerState")

@@ -82,7 +82,7 @@ class SelfDrive:
         ev.add("buttonCancel")
       elif b.type == Button.gapAdjustCruise and not b.pressed:
         self.personality = (self.personality - 1) % 3
-        self.params.put("LongitudinalPersonality", self.personality)
+        self.params.put_nonblocking("LongitudinalPersonality", self.personality)
     cruise = cs.cruiseState.enabled
     if cruise and not self.prev_cruise:
       ev.add("pcmEnable")
@@ -168,7 +168,7 @@ class SelfDrive:
       ss.alertText1, ss.alertText2, ss.alertStatus, ss.alertSize = a.text1, a.text2, a.status, a.size
       ss.alertType, ss.alertSound = shown.name, a.sound
     if self.sm_state.enabled != was_enabled:
-      self.params.put("IsEngaged", self.sm_state.enabled)
+      self.params.put_nonblocking("IsEngaged", self.sm_state.enabled)
     changed = ev.names != self.events.names
     self.events = ev
     return msg, events_message(ev) if changed else None
