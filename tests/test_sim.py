@@ -404,3 +404,23 @@ def test_a_cut_in_leaves_the_ego_room_to_brake():
     assert traffic._fire(cut_in, ego, 0.0) is fires
     assert (car.lc_t0 >= 0.0) is fires
     traffic.cars.remove(car)
+
+
+def test_driver_takes_the_foot_off_the_brake_before_pressing_set():
+  """Brake released and SET pressed in one step let the car's cruise frame say engaged before its brake frame said
+  released: the safety model refused the engagement and selfdrived disengaged on controlsMismatch."""
+  from tools.sim.driver import BRAKE_TO_SET_S, ENGAGE_AFTER_S, ScriptedDriver
+  world = World(2, WorldConfig(traffic=False))
+  world.state.v = 30.0   # faster than the driver cruises: it brakes down to its speed
+  driver = ScriptedDriver(calm_since=-ENGAGE_AFTER_S)
+  braked, set_at = [], None
+  while set_at is None and world.t < 30.0:
+    action = driver.step(world, world.ground_truth(), False)
+    if action.brake > 0.0:
+      braked.append(world.t)
+    if action.inputs.cruise_set:
+      set_at = world.t
+    world.step(Controls(driver_torque=action.torque, gas=action.gas, brake=action.brake))
+  assert braked and set_at is not None, "the driver never braked, or never engaged"
+  assert set_at - braked[-1] >= 0.25, "SET pressed as the foot left the brake (the car's frames come every 10-100 ms)"
+  assert set_at - braked[-1] < BRAKE_TO_SET_S + 2 * C.DT, "calm for long enough: SET as soon as the foot is off"

@@ -26,6 +26,9 @@ CURVE_PREVIEW_S = 5.0
 FOLLOW_GAP_S, FOLLOW_MIN_M = 2.0, 6.0
 CRUISE_SPEED = 25.0           # what the driver drives at on an open road, m/s
 SET_SPEED_PRESS_S = 1.0       # engaged, the driver raises the set speed towards CRUISE_SPEED a push this often
+BRAKE_TO_SET_S = 0.5          # the foot off the brake this long before SET: pressed together, the car's cruise frame
+                              # could say engaged before its brake frame said released, and the safety model then
+                              # refused the engagement (one controlsMismatch disengagement on seed 419)
 
 
 
@@ -50,6 +53,7 @@ class ScriptedDriver:
   takeovers: int = 0
   engagements: int = 0
   raised_at: float = -1.0
+  braked_at: float = -math.inf
 
   def step(self, world: World, gt: GroundTruth, engaged: bool, set_speed: float = 0.0) -> DriverAction:
     """set_speed: m/s, the cruise's set speed the cluster shows (used only while engaged)."""
@@ -68,7 +72,9 @@ class ScriptedDriver:
     if abs(gt.lateral_offset) > ENGAGE_MAX_OFFSET_M:
       self.calm_since = t
     action = DriverAction(DriverInputs(), self._steer(world, gt), *self._pedals(world, gt))
-    if self.mode is DriverMode.ENGAGE and t - self.calm_since > ENGAGE_AFTER_S and action.brake == 0.0:
+    if action.brake > 0.0:
+      self.braked_at = t
+    if self.mode is DriverMode.ENGAGE and t - self.calm_since > ENGAGE_AFTER_S and t - self.braked_at >= BRAKE_TO_SET_S:
       action.inputs.cruise_set = True
       self.engagements += 1
       self.calm_since = t
