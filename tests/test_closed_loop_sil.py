@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from cereal import messaging
 from cereal.clock import set_replay_time
 from selfdrive.car.adapter import CarAdapter
-from selfdrive.car.convert import fill_car_params, fill_car_state, live_tracks_message, to_opendbc_car_control
+from selfdrive.car.card import car_params_of
+from selfdrive.car.convert import fill_car_state, live_tracks_message, to_opendbc_car_control
 from selfdrive.common.params import Params
 from selfdrive.controls import controlsd, plannerd, radard
 from selfdrive.selfdrived import selfdrived
@@ -50,7 +51,7 @@ class Bus:
 def car_params_message():
   """carParams of the simulated car, as card publishes it."""
   msg = messaging.new_message("carParams")
-  fill_car_params(msg.carParams, CarAdapter(C.SIM_PLATFORM, source="fixed").car_params)
+  msg.carParams = car_params_of(CarAdapter(C.SIM_PLATFORM, source="fixed"))
   return msg
 
 

@@ -139,5 +139,4 @@ def test_onroad_and_offroad_transitions_clear_their_params(tmp_path):
     assert params.get("CarParams") == b"this drive's car" and params.get("LongitudinalPersonality") == 2
   finally:
     device.close()
-    manager.sm.close()
-    manager.pm.close()
+    manager.shutdown()

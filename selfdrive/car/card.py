@@ -119,21 +119,15 @@ def identify(can_sock, pm: messaging.PubMaster,
   return None, seen, how
 
 
-def car_params_message(adapter: CarAdapter | None):
-  msg = messaging.new_message("carParams")
+def car_params_of(adapter: CarAdapter | None) -> "log.CarParams":
+  """This drive's CarParams, built once: card republishes it every second and saves it once."""
+  cp = log.CarParams.new_message()
   if adapter is None:
-    msg.carParams.brand = "unrecognized"
-    msg.carParams.dashcamOnly = True
+    cp.brand = "unrecognized"
+    cp.dashcamOnly = True
   else:
-    fill_car_params(msg.carParams, adapter.car_params)
-  return msg
-
-
-def save_car_params(params: Params, adapter: CarAdapter | None) -> None:
-  """This drive's car, for a card restarted mid-drive. Written once: a durable write waits on the disk, and in the
-  100 Hz loop one every second stalled card for up to 330 ms while loggerd kept the disk busy."""
-  car_params = car_params_message(adapter).carParams
-  params.put("CarParams", car_params.as_reader().as_builder().to_bytes())  # a CarParams message of its own
+    fill_car_params(cp, adapter.car_params)
+  return cp.as_reader()
 
 
 class Card:
@@ -190,7 +184,10 @@ def main() -> int:
     print(f"card: error: {e}", file=sys.stderr)
     return 2
   print(f"card: {how}", flush=True)
-  save_car_params(params, adapter)
+  car_params = car_params_of(adapter)
+  # for a card restarted mid-drive; saved once, as a durable write in the loop waits on the disk (one each second
+  # stalled card for up to 330 ms while loggerd kept the disk busy)
+  params.put("CarParams", car_params.as_builder().to_bytes())
   card = Card(adapter, pm, sm)
   for t, frames in seen:
     card.update(t, frames)
@@ -208,7 +205,9 @@ def main() -> int:
       card.update(t, frames)
     card.control()
     if mono_time() >= next_params:
-      pm.send("carParams", car_params_message(adapter))
+      msg = messaging.new_message("carParams")
+      msg.carParams = car_params
+      pm.send("carParams", msg)
       next_params = mono_time() + int(CAR_PARAMS_PERIOD_S * 1e9)
 
 
