@@ -406,6 +406,51 @@ def test_a_cut_in_leaves_the_ego_room_to_brake():
     traffic.cars.remove(car)
 
 
+
+
+def cut_in_beside_a_lead(ahead_m: float, behind: bool = False):
+  """The simulator's traffic with a car in the next lane 10 m ahead of the ego, its front ahead_m behind the ego's
+  lead, all at 18 m/s (and, if behind, a car alongside it in the ego's lane); the cut-in event, the ego, that car."""
+  world = World(1, WorldConfig(traffic=False))
+  traffic = world.traffic
+  ego = Ego(world.s, world.d, 18.0, world.vehicle.params.length)
+  lay = traffic.layout
+  own = lay.lane_d(lay.lane_at(ego.d))
+  car = traffic.spawn(0.0, own + lay.lane_width, ego.v)
+  car.s = ego.s + ego.length / 2 + 10.0 + car.length / 2   # its rear bumper 10 m ahead of the ego's front one
+  lead = traffic.spawn(0.0, own, ego.v)
+  lead.s = car.s + car.length / 2 + ahead_m + lead.length / 2
+  if behind:
+    traffic.spawn(car.s - 1.0, own, ego.v)
+  return traffic, Event(0.0, EventKind.CUT_IN, 0.0, 0.0, 3.0), ego, car
+
+
+@pytest.mark.parametrize("ahead_m, behind, fires", [(8.0, False, True), (3.0, False, False), (-1.0, False, False),
+                                                    (30.0, True, False)])
+def test_a_cut_in_needs_room_in_the_lane_it_pulls_into(ahead_m, behind, fires):
+  """A car cuts in only with the room ahead the ego is given behind it (seed 900211: one pulled in with its front
+  0.9 m into the ego's lead) and no car alongside it in that lane: 8 m behind the ego's lead at 18 m/s it cuts in
+  (0.3 s is 5.4 m); 3 m behind it or overlapping it, or with a car alongside, it waits."""
+  traffic, cut_in, ego, car = cut_in_beside_a_lead(ahead_m, behind)
+  assert traffic._fire(cut_in, ego, 0.0) is fires
+  assert (car.lc_t0 >= 0.0) is fires
+
+
+def test_a_car_that_cut_in_accepts_its_short_gap():
+  """A car that cut in 8 m behind the ego's lead eases off (its cut-in behaviour brakes at 2 m/s^2) instead of
+  braking at IDM's 8 m/s^2 to open the gap to 1.4 s; it is back to IDM_TIME_GAP after CUT_IN_RELAX_S."""
+  traffic, cut_in, ego, car = cut_in_beside_a_lead(8.0)
+  assert traffic._fire(cut_in, ego, 0.0)
+  assert car.time_gap < 0.5
+  accels, t = [], 0.0
+  while t < C.CUT_IN_RELAX_S:
+    t += C.DT
+    ego.s += ego.v * C.DT
+    traffic.step(t, C.DT, ego)
+    accels.append(car.a)
+  assert min(accels) > -2.1
+  assert car.time_gap == C.IDM_TIME_GAP
+
 def test_driver_takes_the_foot_off_the_brake_before_pressing_set():
   """Brake released and SET pressed in one step let the car's cruise frame say engaged before its brake frame said
   released: the safety model refused the engagement and selfdrived disengaged on controlsMismatch."""

@@ -121,6 +121,8 @@ CUT_IN_GAP = 10.0                 # a cutting-in car pulls up this far ahead of 
 CUT_IN_MIN_GAP = 4.0              # and never cuts in closer than this (or 0.3 s at the ego's speed),
 CUT_IN_MIN_TTC_S = 2.0            # nor where the ego, closing on it, would reach it sooner than this
 CUT_IN_WAIT_S = 10.0              # how long a cut-in waits for its car to draw level before it is skipped
+CUT_IN_RELAX_S = 6.0              # a car that cut in accepts the gap it left, back to IDM_TIME_GAP within
+                                  # this (headway relaxation): IDM alone brakes it at up to 8 m/s^2 to open the gap
 TRAFFIC_MAX_DECEL = -8.0
 CURVE_LAT_ACCEL = 2.0             # traffic slows for curves to keep lateral acceleration below this
 LANE_CHANGE_S = (2.5, 4.0)

@@ -72,6 +72,7 @@ class Car:
   wander: float = 0.0       # m off its lane centre (lane wander), outside lane changes ...
   wander_aim: float = 0.0   # ... and where it is drifting to
   pacing: bool = False      # holding station just ahead of the ego, in the next lane, to cut in
+  time_gap: float = C.IDM_TIME_GAP   # IDM's: after a cut-in, the gap the car accepted, growing back (CUT_IN_RELAX_S)
 
   @property
   def braking(self) -> bool:
@@ -194,9 +195,13 @@ class Traffic:
       front = ego.s + ego.length / 2
       min_gap = max(C.CUT_IN_MIN_GAP, 0.3 * ego.v)
       # a driver pulls in ahead of a car only with room to: a slower one the ego is overtaking waits (pacing brings
-      # it level); on seed 191 one 6 m/s slower cut in 7 m ahead from the radar's blind side (1.2 s to collision)
-      cands = [c for c in self.cars if abs(abs(c.d - d_lane) - lay.lane_width) < 0.5 and c.lc_t0 < 0 and
-               max(min_gap, (ego.v - c.v) * C.CUT_IN_MIN_TTC_S) < c.s - c.length / 2 - front < 60.0]
+      # it level); on seed 191 one 6 m/s slower cut in 7 m ahead from the radar's blind side (1.2 s to collision).
+      # It pulls in between the ego and its lead, with room to that lead too (_room_ahead)
+      lead = self.lead(ego, d_lane)
+      beside = [c for c in self.cars if abs(abs(c.d - d_lane) - lay.lane_width) < 0.5 and c.lc_t0 < 0 and
+                max(min_gap, (ego.v - c.v) * C.CUT_IN_MIN_TTC_S) < c.s - c.length / 2 - front < 60.0 and
+                (lead is None or c.s < lead.s)]
+      cands = [(c, room) for c in beside if (room := self._room_ahead(c, d_lane)) is not None]
       if not cands:
         if t < ev.t + C.CUT_IN_WAIT_S:
           return False
@@ -204,8 +209,9 @@ class Traffic:
           c.pacing = False
         self.log.append(LogEntry(t, "skip_" + name, -1))
         return True
-      c = min(cands, key=lambda c: c.s)
+      c, room = min(cands, key=lambda cand: cand[0].s)
       c.pacing = False
+      c.time_gap = min(max((room - C.IDM_MIN_GAP) / max(c.v, 1.0), 0.0), C.IDM_TIME_GAP)   # what it accepts
       c.lc_from, c.lc_to, c.lc_t0, c.lc_dur = c.d, d_lane, t, float(rng.uniform(*C.LANE_CHANGE_S))
       c.behaviour, c.target_v, c.hold, c.until = Behaviour.SLOW, max(ego.v * 0.85, 0.0), ev.hold, math.inf
     else:
@@ -222,6 +228,24 @@ class Traffic:
         c.behaviour, c.target_v = Behaviour.STOP, 0.0
     self.log.append(LogEntry(t, name, c.id))
     return True
+
+  def _room_ahead(self, c: Car, d_lane: float) -> float | None:
+    """The bumper gap c would leave to the car it pulls in behind, in the lane centred at d_lane ahead of the ego (inf
+    with none there); None where it has no room: a car there overlaps it or is within CUT_IN_MIN_GAP behind it, or
+    the one ahead is nearer than the room the ego is given (max of CUT_IN_MIN_GAP, 0.3 s, CUT_IN_MIN_TTC_S closing).
+    On seed 900211 a car pulled in 10 m ahead of the ego with its front 0.9 m into the ego's lead."""
+    half = self.layout.lane_width / 2
+    gap, v_ahead = math.inf, 0.0
+    for o in self.cars:
+      if o is c or abs(o.d - d_lane) >= half + o.width / 2 - 0.3:
+        continue
+      g = abs(o.s - c.s) - (o.length + c.length) / 2
+      if o.s < c.s and g < C.CUT_IN_MIN_GAP:
+        return None
+      if o.s >= c.s and g < gap:
+        gap, v_ahead = g, o.v
+    room = max(C.CUT_IN_MIN_GAP, 0.3 * c.v, (c.v - v_ahead) * C.CUT_IN_MIN_TTC_S)
+    return gap if gap > room else None
 
   # --- motion
   def _leader_gap(self, c: Car, ego: Ego) -> tuple[float, float]:
@@ -240,14 +264,14 @@ class Traffic:
     return gap, v
 
   @staticmethod
-  def idm(v: float, v0: float, gap: float, v_lead: float) -> float:
+  def idm(v: float, v0: float, gap: float, v_lead: float, time_gap: float = C.IDM_TIME_GAP) -> float:
     # above its desired speed a car eases off (at most IDM_ACCEL): IDM's own term brakes at 13 m/s^2 for 1.8x its
     # speed, and a car that had paced the ego beside it braked at 8 m/s^2 the moment it cut in, 4 m ahead
     free = max(1.0 - (v / max(v0, 0.1)) ** 4, -1.0) if v0 > 0.1 else -1.0
     if math.isinf(gap):
       return C.IDM_ACCEL * free
     brake = v * (v - v_lead) / (2 * math.sqrt(C.IDM_ACCEL * C.IDM_DECEL))
-    s_star = C.IDM_MIN_GAP + max(v * C.IDM_TIME_GAP + brake, 0.0)
+    s_star = C.IDM_MIN_GAP + max(v * time_gap + brake, 0.0)
     return max(C.IDM_ACCEL * (free - (s_star / max(gap, 0.1)) ** 2), C.TRAFFIC_MAX_DECEL)
 
   def _accel(self, c: Car, t: float, ego: Ego) -> float:
@@ -255,7 +279,7 @@ class Traffic:
     gap, v_lead = self._leader_gap(c, ego)
     k = max(abs(self.road.pose(c.s + c.v * t_ahead)[3]) for t_ahead in (0.0, 2.0, 4.0))
     v_curve = math.sqrt(C.CURVE_LAT_ACCEL / k) if k > 1e-6 else math.inf
-    a = self.idm(c.v, min(c.v_cruise, v_curve), gap, v_lead)
+    a = self.idm(c.v, min(c.v_cruise, v_curve), gap, v_lead, c.time_gap)
     if c.pacing:
       ahead = c.s - c.length / 2 - (ego.s + ego.length / 2)
       v_want = ego.v + min(max(0.4 * (C.CUT_IN_GAP - ahead), -3.0), 5.0)
@@ -297,6 +321,7 @@ class Traffic:
         c.a = 0.0
       c.s += (c.v + v) / 2 * dt
       c.v = v
+      c.time_gap = min(c.time_gap + dt * C.IDM_TIME_GAP / C.CUT_IN_RELAX_S, C.IDM_TIME_GAP)
       if c.lc_t0 >= 0.0:
         tau = min((t - c.lc_t0) / c.lc_dur, 1.0)
         d = c.lc_from + (c.lc_to - c.lc_from) * (1 - math.cos(math.pi * tau)) / 2
