@@ -94,6 +94,7 @@ class LongitudinalPlanner:
     self.urgent = False                 # ... and whether it braked at JERK_MIN_URGENT
     self.fcw_count = 0
     self.fcw_until = 0.0
+    self.stop_committed = False         # stop_in_reach said so, and the lead has not moved since
     self.t = 0.0
 
   def update(self, v_ego: float, a_ego: float, v_cruise: float, leads: list[Lead], limit: SpeedLimit,
@@ -118,8 +119,13 @@ class LongitudinalPlanner:
     jerks = np.interp(T_CONTROL, T_MPC[:-1], sol.j)
     a_target = float(np.interp(self.delay, T_MPC, sol.a))
     v_soon, v_later = np.interp([self.delay, self.delay + STOP_LOOKAHEAD_S], T_MPC, sol.v)
-    should_stop = bool(v_soon < self.v_stopping and v_later < self.v_stopping) or \
-      stop_in_reach(v_ego, a_target, leads[0] if leads else None)
+    lead = leads[0] if leads else None
+    # a stop once committed to holds while the lead stays stopped: longcontrol's stopping state brakes harder than
+    # the plan, the stop point falls further short, and on seed 479 the commit lapsed at 0.9 m/s (1.5 m short); the
+    # plan's creep took the car to 0.3 m/s, not a stop, in the 0.7 s left before the lead went on after 7 s stopped
+    self.stop_committed = lead is not None and lead.v <= STOPPED_LEAD_V and v_ego <= STOP_APPROACH_V and \
+      (self.stop_committed or stop_in_reach(v_ego, a_target, lead))
+    should_stop = bool(v_soon < self.v_stopping and v_later < self.v_stopping) or self.stop_committed
     warn = v_ego > FCW_MIN_SPEED and \
       any(required_decel(v_ego, LeadPrediction.predict(ld.gap, ld.v, ld.a, FCW_T)) < FCW_DECEL for ld in leads)
     self.fcw_count = self.fcw_count + 1 if warn else 0
