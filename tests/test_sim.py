@@ -406,8 +406,6 @@ def test_a_cut_in_leaves_the_ego_room_to_brake():
     traffic.cars.remove(car)
 
 
-
-
 def cut_in_beside_a_lead(ahead_m: float, behind: bool = False):
   """The simulator's traffic with a car in the next lane 10 m ahead of the ego, its front ahead_m behind the ego's
   lead, all at 18 m/s (and, if behind, a car alongside it in the ego's lane); the cut-in event, the ego, that car."""
@@ -438,7 +436,8 @@ def test_a_cut_in_needs_room_in_the_lane_it_pulls_into(ahead_m, behind, fires):
 
 def test_a_car_that_cut_in_accepts_its_short_gap():
   """A car that cut in 8 m behind the ego's lead eases off (its cut-in behaviour brakes at 2 m/s^2) instead of
-  braking at IDM's 8 m/s^2 to open the gap to 1.4 s; it is back to IDM_TIME_GAP after CUT_IN_RELAX_S."""
+  braking as plain IDM does to open the gap to 1.4 s (4 m/s^2 here, up to 8); it is back to IDM_TIME_GAP after
+  CUT_IN_RELAX_S."""
   traffic, cut_in, ego, car = cut_in_beside_a_lead(8.0)
   assert traffic._fire(cut_in, ego, 0.0)
   assert car.time_gap < 0.5
@@ -450,6 +449,7 @@ def test_a_car_that_cut_in_accepts_its_short_gap():
     accels.append(car.a)
   assert min(accels) > -2.1
   assert car.time_gap == C.IDM_TIME_GAP
+
 
 def test_driver_takes_the_foot_off_the_brake_before_pressing_set():
   """Brake released and SET pressed in one step let the car's cruise frame say engaged before its brake frame said

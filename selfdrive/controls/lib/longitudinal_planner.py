@@ -121,8 +121,8 @@ class LongitudinalPlanner:
     v_soon, v_later = np.interp([self.delay, self.delay + STOP_LOOKAHEAD_S], T_MPC, sol.v)
     lead = leads[0] if leads else None
     # a stop once committed to holds while the lead stays stopped: longcontrol's stopping state brakes harder than
-    # the plan, the stop point falls further short, and on seed 479 the commit lapsed at 0.9 m/s (1.5 m short); the
-    # plan's creep took the car to 0.3 m/s, not a stop, in the 0.7 s left before the lead went on after 7 s stopped
+    # the plan, the stop point falls further short, and on seed 479 the commit lapsed at 0.94 m/s (1.52 m short); the
+    # plan's creep had the car at 0.56 m/s, not stopped, when the lead went on 0.6 s later (after 7.2 s stopped)
     self.stop_committed = lead is not None and lead.v <= STOPPED_LEAD_V and v_ego <= STOP_APPROACH_V and \
       (self.stop_committed or stop_in_reach(v_ego, a_target, lead))
     should_stop = bool(v_soon < self.v_stopping and v_later < self.v_stopping) or self.stop_committed
