@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from cereal import messaging
 from cereal.clock import set_replay_time
+from selfdrive.car import card
 from selfdrive.car.adapter import CarAdapter
-from selfdrive.car.card import car_params_of
 from selfdrive.car.convert import fill_car_state, live_tracks_message, to_opendbc_car_control
 from selfdrive.common.params import Params
 from selfdrive.controls import controlsd, plannerd, radard
@@ -50,9 +50,7 @@ class Bus:
 
 def car_params_message():
   """carParams of the simulated car, as card publishes it."""
-  msg = messaging.new_message("carParams")
-  msg.carParams = car_params_of(CarAdapter(C.SIM_PLATFORM, source="fixed"))
-  return msg
+  return card.car_params_message(card.car_params_of(CarAdapter(C.SIM_PLATFORM, source="fixed")))
 
 
 class Sil:

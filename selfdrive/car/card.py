@@ -130,6 +130,12 @@ def car_params_of(adapter: CarAdapter | None) -> "log.CarParams":
   return cp.as_reader()
 
 
+def car_params_message(car_params: "log.CarParams"):
+  msg = messaging.new_message("carParams")
+  msg.carParams = car_params
+  return msg
+
+
 class Card:
   def __init__(self, adapter: CarAdapter | None, pm: messaging.PubMaster, sm: messaging.SubMaster | None = None):
     self.adapter = adapter
@@ -205,9 +211,7 @@ def main() -> int:
       card.update(t, frames)
     card.control()
     if mono_time() >= next_params:
-      msg = messaging.new_message("carParams")
-      msg.carParams = car_params
-      pm.send("carParams", msg)
+      pm.send("carParams", car_params_message(car_params))
       next_params = mono_time() + int(CAR_PARAMS_PERIOD_S * 1e9)
 
 

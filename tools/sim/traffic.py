@@ -143,12 +143,14 @@ class Traffic:
   def lead(self, ego: Ego, d_lane: float, max_range: float = 250.0) -> Car | None:
     """Nearest car ahead whose body is in the lane centred at d_lane."""
     best: Car | None = None
-    half = self.layout.lane_width / 2
     for c in self.cars:
-      if c.s > ego.s and c.s - ego.s < max_range and abs(c.d - d_lane) < half + c.width / 2 - 0.3 and \
-         (best is None or c.s < best.s):
+      if c.s > ego.s and c.s - ego.s < max_range and self._in_lane(c, d_lane) and (best is None or c.s < best.s):
         best = c
     return best
+
+  def _in_lane(self, c: Car, d_lane: float) -> bool:
+    """Whether c's body is in the lane centred at d_lane (by more than a wheel's width)."""
+    return abs(c.d - d_lane) < self.layout.lane_width / 2 + c.width / 2 - 0.3
 
   def _recycle(self, ego: Ego) -> None:
     rng, lay = self.rng, self.layout
@@ -234,10 +236,9 @@ class Traffic:
     with none there); None where it has no room: a car there overlaps it or is within CUT_IN_MIN_GAP behind it, or
     the one ahead is nearer than the room the ego is given (max of CUT_IN_MIN_GAP, 0.3 s, CUT_IN_MIN_TTC_S closing).
     On seed 900211 a car pulled in 10 m ahead of the ego with its front 0.9 m into the ego's lead."""
-    half = self.layout.lane_width / 2
     gap, v_ahead = math.inf, 0.0
     for o in self.cars:
-      if o is c or abs(o.d - d_lane) >= half + o.width / 2 - 0.3:
+      if o is c or not self._in_lane(o, d_lane):
         continue
       g = abs(o.s - c.s) - (o.length + c.length) / 2
       if o.s < c.s and g < C.CUT_IN_MIN_GAP:
