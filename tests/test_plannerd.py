@@ -158,7 +158,7 @@ def drive(lead_v: float, v0: float, gap0: float, personality: str = "standard", 
   planner = LongitudinalPlanner(0.15, 0.25)
   v, a, gap, lv, out = v0, 0.0, gap0, lead_v, []
   for i in range(round(seconds / DT_MDL)):
-    plan = planner.update(v, a, v_cruise, [Lead(gap, lv, lead_a if lv > 0 else 0.0)], limit,
+    plan = planner.update(v, a, v_cruise, [Lead(gap, lv, lead_a if lv > 0 else 0.0, 0.0)], limit,
                           FOLLOW_TIME_GAP[personality], True)
     a = plan.a_target
     v_new = max(v + a * DT_MDL, 0.0)
@@ -188,9 +188,11 @@ def test_stops_behind_a_stopped_lead_and_goes_again():
 
 def test_braking_lead_gets_a_warning_only_when_it_takes_hard_braking():
   planner = LongitudinalPlanner(0.15, 0.25)
-  calm = [planner.update(25.0, 0.0, 25.0, [Lead(60.0, 22.0, 0.0)], long_mpc.NO_LIMIT, 1.45, True).fcw for _ in range(5)]
+  calm = [planner.update(25.0, 0.0, 25.0, [Lead(60.0, 22.0, 0.0, 0.0)], long_mpc.NO_LIMIT, 1.45, True).fcw
+          for _ in range(5)]
   assert not any(calm)
-  hard = [planner.update(25.0, 0.0, 25.0, [Lead(20.0, 5.0, -4.0)], long_mpc.NO_LIMIT, 1.45, True).fcw for _ in range(5)]
+  hard = [planner.update(25.0, 0.0, 25.0, [Lead(20.0, 5.0, -4.0, 0.0)], long_mpc.NO_LIMIT, 1.45, True).fcw
+          for _ in range(5)]
   assert not hard[0] and all(hard[2:]), "two plans agree, then it warns"
 
 
@@ -198,15 +200,15 @@ def test_a_stopped_car_beyond_a_nearer_lead_is_braked_for():
   """Seed 101: in a bend, a car in the next lane 45 m ahead at our speed was radard's leadOne (the model's path ran
   too straight) while the real lead, 78 m ahead, braked to a stop; only leadOne was planned on, and the car hit it.
   With both: the plan brakes for the stopped one, as it would for it alone, and the warning sounds for it."""
-  near, stopped = Lead(45.0, 19.0, 0.0), Lead(70.0, 0.0, 0.0)
+  near, stopped = Lead(45.0, 19.0, 0.0, 0.0), Lead(70.0, 0.0, 0.0, 0.0)
   alone = LongitudinalPlanner(0.15, 0.25).update(19.0, 0.0, 19.0, [stopped], long_mpc.NO_LIMIT, 1.45, True)
   both = LongitudinalPlanner(0.15, 0.25).update(19.0, 0.0, 19.0, [near, stopped], long_mpc.NO_LIMIT, 1.45, True)
   moving = LongitudinalPlanner(0.15, 0.25).update(19.0, 0.0, 19.0, [near], long_mpc.NO_LIMIT, 1.45, True)
   assert moving.a_target > -0.2
   assert both.a_target < -0.5 and both.a_target == pytest.approx(alone.a_target, abs=1e-6)   # jerk-limited from 0
   planner = LongitudinalPlanner(0.15, 0.25)
-  warned = [planner.update(25.0, 0.0, 25.0, [Lead(40.0, 25.0, 0.0), Lead(45.0, 0.0, 0.0)], long_mpc.NO_LIMIT, 1.45,
-                           True).fcw for _ in range(3)]
+  both_leads = [Lead(40.0, 25.0, 0.0, 0.0), Lead(45.0, 0.0, 0.0, 0.0)]
+  warned = [planner.update(25.0, 0.0, 25.0, both_leads, long_mpc.NO_LIMIT, 1.45, True).fcw for _ in range(3)]
   assert warned[-1]
 
 
@@ -302,7 +304,7 @@ def test_model_leads():
   leads = np.zeros((3, 6))
   assert model_leads(leads) == []
   leads[0] = (30.0, 0.2, 12.0, -1.0, 0.9, 0.5)
-  assert model_leads(leads) == [Lead(30.0, 12.0, -1.0)]
+  assert model_leads(leads) == [Lead(30.0, 12.0, -1.0, 0.2)]
 
 
 # --- the path and the lateral plan
@@ -401,7 +403,7 @@ def approach_stopped_lead(gap: float, v0: float, seconds: float) -> tuple[list[f
   v, a, speeds, gaps, stops = v0, 0.0, [], [], []
   for k in range(round(seconds / 0.01)):
     if k % 5 == 0:
-      plan = planner.update(v, a, 30.0, [Lead(gap, 0.0, 0.0)], long_mpc.NO_LIMIT, 1.45, True)
+      plan = planner.update(v, a, 30.0, [Lead(gap, 0.0, 0.0, 0.0)], long_mpc.NO_LIMIT, 1.45, True)
     a = control.update(True, v, a, False, plan.a_target, plan.should_stop, ACCEL_MIN, 2.0)
     a = a if v > 0.0 else max(a, 0.0)
     gap -= v * 0.01

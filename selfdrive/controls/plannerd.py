@@ -7,7 +7,6 @@ close ahead in a next lane that may pull in. Lateral: the model's desired curvat
 a trim and a share of pursuit on its lane lines, see lane_pursuit) within ISO lateral limits, and the lane-change
 desire from the blinker and the driver's nudge.
 """
-import math
 import sys
 import time
 
@@ -56,9 +55,10 @@ class Planner:
     desired = md.action.desiredCurvature if active else self.lat.curvature
     lane_change_prob = float(sum(desire_state[d] for d in LANE_CHANGE_DESIRES))
     lane = EgoLane.from_model(arrays.unpack(md.laneLines, arrays.MODEL_V2_SHAPES["laneLines"]),
+                              arrays.unpack(md.laneLineStds, arrays.MODEL_V2_SHAPES["laneLineStds"]),
                               arrays.unpack(md.laneLineProbs, arrays.MODEL_V2_SHAPES["laneLineProbs"]))
     lat = self.lat.update(desired, curv, v_ego, driver, active, lane_change_prob, lane,
-                          leads[0].gap if leads else math.inf)   # leads: nearest first
+                          leads[0] if leads else None)   # leads: nearest first
     planned = with_planned_curvature(curv, lat.curvatures, v_ego)
     limit = SpeedLimit(*curve_speed_limit(planned), curve_decel(planned, v_ego, self.cp.lateralTuning.latAccelFactor))
     beside = self.radar and sm["radarState"].beside.status

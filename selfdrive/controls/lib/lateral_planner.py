@@ -16,6 +16,7 @@ from selfdrive.controls.lib.limits import (
   MIN_LATERAL_SPEED,
   T_CONTROL,
 )
+from selfdrive.controls.lib.longitudinal_planner import Lead
 from selfdrive.controls.lib.path import PathCurvature
 
 CORRECTION_TAU = 1.0     # s over which the model's correction (desired minus path curvature) is planned to fade
@@ -67,12 +68,12 @@ class LateralPlanner:
 
   def update(self, desired_curvature: float, path: PathCurvature, v_ego: float, driver: DriverInput,
              lateral_active: bool, lane_change_prob: float, lane: EgoLane | None = None,
-             lead_gap: float = float("inf")) -> LatPlan:
+             lead: Lead | None = None) -> LatPlan:
     """lane: the model's ego-lane lines, to steer back by when the car swings well off its line (not while changing
-    lanes: the lines then belong to the lane being left); lead_gap: m to the nearest lead."""
+    lanes: the lines then belong to the lane being left); lead: the nearest lead."""
     self.desire.update(driver, lateral_active, lane_change_prob)
     if lane is not None and self.desire.state == LaneChangeState.off:
-      desired_curvature = self.recovery.update(desired_curvature, lane, v_ego, lateral_active, lead_gap)
+      desired_curvature = self.recovery.update(desired_curvature, lane, v_ego, lateral_active, lead)
     self.curvature = clip_curvature(desired_curvature, self.curvature, v_ego, DT_MDL)
     plan = curvature_plan(self.curvature, path, v_ego)
     rate = float((plan[1] - plan[0]) / (T_CONTROL[1] - T_CONTROL[0]))

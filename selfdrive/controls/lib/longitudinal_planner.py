@@ -35,18 +35,19 @@ class Lead:
   gap: float       # m from the ego's front bumper to the lead's rear
   v: float
   a: float
+  y: float         # m, its centre right of our axis (as the model's lane lines); the lateral plan's, not this one's
 
 
 def model_leads(leads: np.ndarray) -> list[Lead]:
   """The model's lead now, if it sees one (row 0 of modelV2.leads: x, y, v, a, prob, xStd; x is the bumper gap)."""
-  x, _, v, a, prob, _ = (float(f) for f in leads[0])
-  return [Lead(x, max(v, 0.0), a)] if prob >= LEAD_PROB_MIN else []
+  x, y, v, a, prob, _ = (float(f) for f in leads[0])
+  return [Lead(x, max(v, 0.0), a, y)] if prob >= LEAD_PROB_MIN else []
 
 
 def radar_leads(radar_state) -> list[Lead]:
   """radard's leads now, nearest first (radarState.leadOne and leadTwo: the radar's two nearest tracks in our path).
   Both count: the nearer may be moving on while the further has stopped."""
-  return [Lead(float(lead.dRel), max(float(lead.vLead), 0.0), float(lead.aLeadK))
+  return [Lead(float(lead.dRel), max(float(lead.vLead), 0.0), float(lead.aLeadK), -float(lead.yRel))
           for lead in (radar_state.leadOne, radar_state.leadTwo) if lead.status]
 
 
