@@ -352,3 +352,17 @@ def test_a_lead_changing_lanes_is_not_followed_out(v, bias):
   i = int(20.0 / DT_MDL)
   assert (y[i:] - y[i]).max() < 0.5
   assert abs(y[-1]) < 0.15
+
+
+def test_a_frame_of_another_car_does_not_cost_the_lead():
+  """radard's nearest in our path is, for a frame or two, a car in the next lane: the lead still guides after it, where
+  a lead that moved across our path would not for LEAD_STEADY_S."""
+  blind, v = lane(0.0, std=BLIND_STD), 3.0
+  guide = guided(blind, v, lead(10.0, 0.4))
+  for _ in range(2):
+    guide.update(blind, v, lead(9.0, -2.6))
+  assert guide.update(blind, v, lead(10.0, 0.4)).centre_at(NEAR_M) > 0.3
+  guide = guided(blind, v, lead(10.0, 0.4))
+  for i in range(10):   # 1 m in half a second
+    guide.update(blind, v, lead(10.0, 0.4 + 0.1 * i))
+  assert guide.weight == 0.0

@@ -70,9 +70,9 @@ LEAD_GUIDE_OFFSET_M = (0.7, 1.2) # m: ... fully, and not at all, this far off th
                                  # (a car changing lanes, cutting in, or in another lane)
 LEAD_CENTRE_STD = 0.25           # m: how far off its lane's centre a driver keeps (the standard deviation of lane
                                  # position of attentive drivers, 0.2-0.3 m), against the lines' own std
-LEAD_STEADY_RATE = 0.8           # m/s: a lead moving across the lines faster is changing lanes or cutting in, ...
+LEAD_STEADY_RATE = 0.8           # m/s: a lead moving across our path faster is changing lanes or cutting in, ...
 LEAD_STEADY_S = 2.0              # s: ... until it has moved slower for this long
-LEAD_RATE_TAU_S = 0.5            # s: its rate across the lines is averaged over this
+LEAD_RATE_TAU_S = 0.5            # s: its rate across our path is averaged over this
 LEAD_DOUBT_TAU_S = 1.0           # s: the lines' std flickers from frame to frame; their weight is averaged over this
 LEAD_SHIFT_RATE = 0.5            # m/s: the lines' centre moves no faster than this (a lead taken or dropped)
 
@@ -136,14 +136,15 @@ class LeadGuide:
   centre, at the lead, 0.05-0.10 and 0.20-0.39.
   The lead's position is taken as it is, frame by frame: blind lines give no feedback of their own, and a lead seen
   late (averaged) swings the car ever wider. Nor does the trim learn meanwhile: the model is as blind as its lines.
-  A lead moving across the lines as a lane change does is let go, until it has been steady for LEAD_STEADY_S.
+  A lead moving across our path as a lane change does is let go, until it has been steady for LEAD_STEADY_S.
   """
   def __init__(self):
     self.doubt = 0.0      # the lead's weight against the lines, lately
     self.shift = 0.0      # m, right positive: how far the lines' centre was moved, last frame
-    self.off = math.nan   # m, right positive: the lead's centre off the lines', last frame
-    self.rate = 0.0       # m/s: how fast that changes, lately
-    self.steady_s = 0.0   # s the lead has been moving across the lines slower than LEAD_STEADY_RATE
+    self.off = 0.0        # m, right positive: the lead's centre off the lines', last frame it was steady
+    self.lead_y = math.nan  # m, right positive: where the lead was, last frame
+    self.rate = 0.0       # m/s: how fast it moves across our path, lately (the lines flicker too much to tell)
+    self.steady_s = 0.0   # s it has been moving slower than LEAD_STEADY_RATE
     self.weight = 0.0     # the lead's share of where the lines' centre is, this frame
 
   def update(self, lane: EgoLane, v_ego: float, lead: Lead | None) -> EgoLane:
@@ -152,14 +153,15 @@ class LeadGuide:
     self.weight = 0.0
     if lead is not None and v_ego < LEAD_GUIDE_SPEED[1] and lead.gap <= LEAD_GUIDE_MAX_GAP:
       off = lead.y - lane.centre_at(lead.gap + RADAR_TO_CAMERA_M)
-      if not math.isnan(self.off):
-        self.rate += ((off - self.off) / DT_MDL - self.rate) * DT_MDL / LEAD_RATE_TAU_S
-      self.off = off
-      self.steady_s = self.steady_s + DT_MDL if abs(self.rate) < LEAD_STEADY_RATE else 0.0
-      if self.steady_s >= LEAD_STEADY_S:
-        self.weight = self.doubt * (1.0 - _ramp(off, LEAD_GUIDE_OFFSET_M)) * (1.0 - _ramp(v_ego, LEAD_GUIDE_SPEED))
+      if abs(off) < LEAD_GUIDE_OFFSET_M[1]:   # else another car, for now (radard's nearest switches for a frame)
+        if not math.isnan(self.lead_y):
+          self.rate += ((lead.y - self.lead_y) / DT_MDL - self.rate) * DT_MDL / LEAD_RATE_TAU_S
+        self.off, self.lead_y = off, lead.y
+        self.steady_s = self.steady_s + DT_MDL if abs(self.rate) < LEAD_STEADY_RATE else 0.0
+        if self.steady_s >= LEAD_STEADY_S:
+          self.weight = self.doubt * (1.0 - _ramp(off, LEAD_GUIDE_OFFSET_M)) * (1.0 - _ramp(v_ego, LEAD_GUIDE_SPEED))
     else:
-      self.off, self.rate, self.steady_s = math.nan, 0.0, 0.0
+      self.lead_y, self.rate, self.steady_s = math.nan, 0.0, 0.0
     step = LEAD_SHIFT_RATE * DT_MDL
     target = self.weight * self.off if self.weight > 0.0 else 0.0
     self.shift = min(max(target, self.shift - step), self.shift + step)
