@@ -362,7 +362,7 @@ def test_a_frame_of_another_car_does_not_cost_the_lead():
   for _ in range(2):
     guide.update(blind, v, lead(9.0, -2.6))
   assert guide.update(blind, v, lead(10.0, 0.4)).centre_at(NEAR_M) > 0.3
-  guide = guided(blind, v, lead(10.0, 0.4))
-  for i in range(10):   # 1 m in half a second
-    guide.update(blind, v, lead(10.0, 0.4 + 0.1 * i))
+  guide = guided(blind, v, lead(10.0, 0.0))
+  for i in range(1, 7):   # 0.6 m in 0.3 s: not yet past LEAD_GUIDE_OFFSET_M[0], but moving as a lane change does
+    guide.update(blind, v, lead(10.0, 0.1 * i))
   assert guide.weight == 0.0
