@@ -4,8 +4,9 @@ Longitudinal: the MPC (selfdrive.controls.lib.long_mpc) over the cruise speed, t
 or of the lateral plan where it steers tighter) and the leads — radard's two (the radar's nearest tracks in our path)
 on a car with a radar, else the model's — at the personality's time gap, not accelerating while radard sees a car
 close ahead in a next lane that may pull in. Lateral: the model's desired curvature (with
-a trim and a share of pursuit on its lane lines, see lane_pursuit) within ISO lateral limits, and the lane-change
-desire from the blinker and the driver's nudge.
+a trim and a share of pursuit on its lane lines, moved towards the lead's track in slow traffic where the model doubts
+them, see lane_pursuit) within ISO lateral limits, and the lane-change desire from the blinker and the driver's
+nudge.
 """
 import sys
 import time

@@ -42,6 +42,8 @@ said +0.0012 (its lines' pursuit +0.0030); the car swung 0.69 m. Over the five d
 10-15 m, 0.0039 against 0.0021; at 15-20 m and further, no better (0.0027 against 0.0026).
 Until calibrationd learnt the yaw from the vanishing point the lines sat 0.03-0.35 m left of the truth and the
 offset was read from their 10 s average instead: that kept their bias out, and a slow drift in too.
+In slow traffic the lines can be lost behind the car ahead; there their centre moves towards the lead's track as far
+as the model doubts them (LeadGuide).
 """
 import math
 from dataclasses import dataclass, replace
@@ -163,8 +165,7 @@ class LeadGuide:
     else:
       self.lead_y, self.rate, self.steady_s = math.nan, 0.0, 0.0
     step = LEAD_SHIFT_RATE * DT_MDL
-    target = self.weight * self.off if self.weight > 0.0 else 0.0
-    self.shift = min(max(target, self.shift - step), self.shift + step)
+    self.shift = min(max(self.weight * self.off, self.shift - step), self.shift + step)
     return lane.shifted(self.shift)
 
 
