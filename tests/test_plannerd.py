@@ -122,6 +122,45 @@ def test_a_close_cut_in_brakes_at_the_urgent_jerk():
   assert_plan_within_limits(calm.a, 20.0)
 
 
+
+def brake_behind(lead_decel: float, gap0: float, lead_v0: float = 23.2, v0: float = 23.6, a0: float = 0.7,
+                 seconds: float = 12.0) -> tuple[float, int]:
+  """The ego, through a car's actuator (0.3 s late, then a 0.25 s lag), behind a lead that brakes at lead_decel
+  (reached over 0.6 s from 1 s in) down to 2 m/s, seen through a radar whose acceleration lags 0.35 s: the smallest
+  time gap while faster than 3 m/s, and how many plans were urgent."""
+  planner = LongitudinalPlanner(0.15, 0.25)
+  v, a, gap, lv, seen_a, urgent, gaps = v0, a0, gap0, lead_v0, 0.0, 0, []
+  sent = [a0] * round(0.3 / DT_MDL)
+  for i in range(round(seconds / DT_MDL)):
+    la = lead_decel * min(max((i * DT_MDL - 1.0) / 0.6, 0.0), 1.0) if lv > 2.0 else 0.0
+    seen_a += (la - seen_a) * DT_MDL / 0.35
+    plan = planner.update(v, a, 25.0, [Lead(gap, lv, seen_a, 0.0)], long_mpc.NO_LIMIT, 1.45, True)
+    urgent += planner.urgent
+    sent.append(plan.a_target)
+    command = sent.pop(0)
+    for _ in range(5):
+      dt = DT_MDL / 5
+      a += (command - a) * dt / 0.25
+      v_new, lv_new = max(v + a * dt, 0.0), max(lv + la * dt, 2.0 if la < 0 else 0.0)
+      gap += (lv + lv_new - v - v_new) / 2 * dt
+      v, lv = v_new, lv_new
+    if v > 3.0:
+      gaps.append(gap / v)
+  return min(gaps), urgent
+
+
+def test_a_lead_braking_hard_brakes_at_the_urgent_jerk(monkeypatch):
+  """Seed 521: a lead 2.2 s ahead at 23 m/s brakes at 6 m/s^2 to 2 m/s. The 3 s check of comfortable braking sees
+  nothing (it fades the lead's braking), braking built at JERK_MIN and the time gap closed to 0.93 s. Behind a lead
+  braking harder than URGENT_LEAD_DECEL the plan brakes as fast as it wants to: 1.11 s here (1.00 without). A lead
+  braking at 2-3 m/s^2 is braked for as comfortably as ever."""
+  gap_min, urgent = brake_behind(-6.0, 51.8)
+  assert gap_min > 1.05 and urgent > 0
+  for decel in (-2.0, -3.0):
+    assert brake_behind(decel, 51.8)[1] == 0
+  monkeypatch.setattr(long_mpc, "URGENT_LEAD_DECEL", -100.0)
+  assert brake_behind(-6.0, 51.8)[0] < 1.0
+
 def test_a_car_that_may_pull_in_holds_the_speed():
   """With a car close ahead in a next lane (radard's beside) the plan does not accelerate towards the cruise speed;
   slower than BESIDE_MIN_SPEED (pulling away from a stop, crawling in a jam) it does, and without that car it does."""
