@@ -1,6 +1,7 @@
 """Steering back by the model's lane lines: the same pure pursuit the model was trained on, taking part of the steer
 only as far as the car is off the lines' centre; a slow trim that centres a model steering beside the line; neither
-during a lane change, on lines the model doubts, or while the driver steers."""
+during a lane change, on lines the model doubts, or while the driver steers. In slow traffic, lines the model doubts
+moved towards the lead's track (LeadGuide)."""
 import numpy as np
 import pytest
 from hypothesis import given, settings

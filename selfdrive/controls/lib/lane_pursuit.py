@@ -143,7 +143,7 @@ class LeadGuide:
   def __init__(self):
     self.doubt = 0.0      # the lead's weight against the lines, lately
     self.shift = 0.0      # m, right positive: how far the lines' centre was moved, last frame
-    self.off = 0.0        # m, right positive: the lead's centre off the lines', last frame it was steady
+    self.off = 0.0        # m, right positive: the lead's centre off the lines', last frame it was within reach
     self.lead_y = math.nan  # m, right positive: where the lead was, last frame
     self.rate = 0.0       # m/s: how fast it moves across our path, lately (the lines flicker too much to tell)
     self.steady_s = 0.0   # s it has been moving slower than LEAD_STEADY_RATE
