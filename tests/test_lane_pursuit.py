@@ -170,6 +170,15 @@ def test_a_swing_is_steered_back_by_the_lines():
   assert LaneRecovery().update(0.0, swung, V, steering=False) == 0.0   # not steering: the model's, untouched
 
 
+def follow_for_a_frame(y: float, heading: float, k_car: float, k: float, v: float,
+                       lag_s: float = 0.3) -> tuple[float, float, float]:
+  """A kinematic car on a straight steering after curvature k (left positive) with a first-order lag, for one model
+  frame at 100 Hz: its offset (m right of the centre), heading (rad right) and curvature after it."""
+  for _ in range(5):
+    k_car += (k - k_car) * 0.01 / lag_s
+    y, heading = y + v * heading * 0.01, heading - v * k_car * 0.01
+  return y, heading, k_car
+
 def drive(model_bias: float, model_gain: float, v: float, seconds: float = 60.0, lag_s: float = 0.3,
           lines_heading: float = 0.0, error_pulse: float = 0.0) -> np.ndarray:
   """A car on a straight, steered by a model that asks for model_gain of the pursuit it was trained on plus a steady
@@ -181,9 +190,7 @@ def drive(model_bias: float, model_gain: float, v: float, seconds: float = 60.0,
     lines = lane(y, heading + lines_heading)
     error = error_pulse if 1.0 <= i * DT_MDL < 2.0 else 0.0
     k = rec.update(model_gain * pursuit_curvature(0.0, y, heading, v) + model_bias + error, lines, v, True)
-    for _ in range(5):   # 100 Hz
-      k_car += (k - k_car) * 0.01 / lag_s
-      y, heading = y + v * heading * 0.01, heading - v * k_car * 0.01
+    y, heading, k_car = follow_for_a_frame(y, heading, k_car, k, v, lag_s)
     out.append(y)
   return np.array(out)
 
@@ -318,9 +325,7 @@ def creep(v: float, model_bias: float, seconds: float = 90.0, gap: float = 10.0,
       w = 3.5 * (t - leaves_at) / 3.0 if t < leaves_at + 3.0 else 0.0
     ld = lead(gap, -(y + heading * (gap + RADAR_TO_CAMERA_M)) + w) if with_lead else None
     k = rec.update(model_bias, lane(0.0, std=BLIND_STD), v, True, ld)
-    for _ in range(5):   # 100 Hz, the car following the curvature after 0.3 s
-      k_car += (k - k_car) * 0.01 / 0.3
-      y, heading = y + v * heading * 0.01, heading - v * k_car * 0.01
+    y, heading, k_car = follow_for_a_frame(y, heading, k_car, k, v)
     out.append(y)
   return np.array(out)
 

@@ -130,7 +130,7 @@ def recovery_share(offset: float, disagreement: float, lead_gap: float = float("
 class LeadGuide:
   """In slow traffic the lines can be lost behind the car ahead while the model still draws them, and draws them
   where the car is. Seed 491: at 2-5 m/s, 8-14 m behind a lead with a car close beside, the lines' std at NEAR_M was
-  0.3-0.6 m and their centre within 0.2 m of the car for 25 s while the car drifted 1 m off the lane's.
+  0.3-0.6 m and their centre within 0.25 m of the car for 25 s while the car drifted 1 m off the lane's.
   So the lead's track shows where the lane goes, as a driver in a jam follows the car ahead: the lines' centre moves
   to the lead's as far as the lines are less sure than a driver keeps to his lane (their std against LEAD_CENTRE_STD),
   and lane pursuit takes that share of the steer. On 45 recorded 10-minute drives, below 10 m/s behind leads nearer
