@@ -20,6 +20,7 @@ from selfdrive.controls.lib.lane_pursuit import (
   LEAD_GUIDE_SPEED,
   LEAD_SHIFT_RATE,
   LINE_PROB_MIN,
+  NEAR_LINES_M,
   NEAR_M,
   RECOVERY_OFFSET_M,
   RECOVERY_SHARE,
@@ -32,6 +33,7 @@ from selfdrive.controls.lib.lane_pursuit import (
   aimed_curvature,
   lane_pursuit_curvature,
   recovery_share,
+  run_on_curvature,
 )
 from selfdrive.controls.lib.lateral_planner import LateralPlanner
 from selfdrive.controls.lib.limits import DT_MDL
@@ -137,6 +139,74 @@ def test_behind_a_close_lead_the_lines_share_the_steer():
   assert slow == pytest.approx(model_k, abs=1e-5)   # in slow traffic the model is the better steer
 
 
+def guessed_past(lines: EgoLane, error_m: float) -> EgoLane:
+  """The lines as the model draws them behind a close cut-in: right to the first point past NEAR_LINES_M, then
+  bending away from the truth, error_m (m, right positive) off it from 25 m on (seed 509: 0.3-1.6 m left at 20-30 m)."""
+  from_m = X_IDXS[X_IDXS >= NEAR_LINES_M][0]
+  bend = error_m * np.minimum(np.maximum(X_IDXS - from_m, 0.0) / (25.0 - from_m), 1.0) ** 2
+  return EgoLane(lines.left_y + bend, lines.right_y + bend, lines.left_prob, lines.right_prob, lines.std)
+
+
+@given(st.floats(-1.0, 1.0), st.floats(-0.05, 0.05), st.floats(-2.0, 2.0), st.floats(DISAGREEMENT_MIN_SPEED, 35.0))
+def test_past_a_close_lead_the_lines_are_run_on(offset, heading, error, v):
+  """Behind a lead under CLOSE_LEAD_M[0] lane pursuit aims at the lines' centre run on from its first NEAR_LINES_M
+  along the bend steered lately (none, on a straight): the true pursuit, whatever the lines past them guess; past
+  CLOSE_LEAD_M[1] it aims at the lines at the lookahead, guess and all."""
+  seen = guessed_past(lane(offset, heading), error)
+  truth = pursuit_curvature(0.0, offset, heading, v)
+  assert run_on_curvature(seen, float(pursuit_lookahead(v)), 0.0) == pytest.approx(truth, abs=1e-6)
+  rec = LaneRecovery()
+  close = rec.update(0.0, seen, v, True, lead(CLOSE_LEAD_M[0] - 5.0))
+  assert close == pytest.approx(rec.trim + RECOVERY_SHARE * (truth - rec.trim), rel=1e-5, abs=1e-8)
+  rec = LaneRecovery()
+  far = rec.update(0.0, seen, v, True, lead(CLOSE_LEAD_M[1] + 1.0))
+  guessed = lane_pursuit_curvature(seen, v)
+  share = recovery_share(-seen.centre_at(NEAR_M), guessed - rec.trim)
+  assert far == pytest.approx(rec.trim + share * (guessed - rec.trim), rel=1e-5, abs=1e-8)
+
+
+def behind_a_cut_in(v: float, road_k: float, guess_m: float) -> float:
+  """A kinematic car steered by the model's learnt pursuit through the recovery, on a road of curvature road_k: 6 s
+  alone, then 8 s behind a car 9 m ahead, the lines right to NEAR_LINES_M and guess_m off the truth from 25 m on. How
+  far (m) it came off the centre behind that car."""
+  rec, y, heading, k_car, worst = LaneRecovery(), 0.0, 0.0, road_k, 0.0
+  for i in range(int(14.0 / DT_MDL)):
+    ahead = lead(9.0) if i * DT_MDL >= 6.0 else None
+    seen = guessed_past(lane(y, heading, road_k), guess_m) if ahead else lane(y, heading, road_k)
+    k = rec.update(pursuit_curvature(road_k, y, heading, v), seen, v, True, ahead)
+    y, heading, k_car = follow_for_a_frame(y, heading, k_car, k, v, road_k=road_k)
+    worst = max(worst, abs(y)) if ahead else worst
+  return worst
+
+
+@pytest.mark.parametrize("v", [20.0, 25.0, 30.0])
+def test_lines_guessed_past_a_close_lead_do_not_pull_the_car_off(v, monkeypatch):
+  """A car 9 m ahead for 8 s, the lines past NEAR_LINES_M bent 1 m left from 25 m on: the car stays within 0.1 m of
+  the centre. Aimed at the lines at the lookahead (24-36 m), it was pulled 0.6-0.8 m left."""
+  assert behind_a_cut_in(v, 0.0, -1.0) < 0.1
+  at_the_lookahead = lambda ln, x, bend: aimed_curvature(ln, x)   # as before
+  monkeypatch.setattr("selfdrive.controls.lib.lane_pursuit.run_on_curvature", at_the_lookahead)
+  assert behind_a_cut_in(v, 0.0, -1.0) > 0.5
+
+
+@given(st.floats(-1.0, 1.0), st.floats(-0.05, 0.05), curvatures, st.floats(DISAGREEMENT_MIN_SPEED, 35.0))
+def test_lines_run_on_along_the_road_s_bend_are_the_true_pursuit(offset, heading, road_k, v):
+  """Lines a perfect model draws are a parabola: run on from their first NEAR_LINES_M along the road's curvature they
+  give the pursuit the model learnt."""
+  expect = pursuit_curvature(road_k, offset, heading, v)
+  got = run_on_curvature(lane(offset, heading, road_k), float(pursuit_lookahead(v)), road_k)
+  assert got == pytest.approx(expect, abs=0.03 * abs(road_k) + 1e-6)   # float32 lines read linearly between points
+
+
+@pytest.mark.parametrize("road_k", [-0.004, 0.004])
+def test_behind_a_close_lead_in_a_bend_the_car_keeps_to_the_centre(road_k, monkeypatch):
+  """A 250 m bend at 20 m/s, then a car 9 m ahead for 8 s, the lines guessed past NEAR_LINES_M: the car stays within
+  0.1 m of the centre. Run on straight, the bend lost, it went 0.57 m to the outside."""
+  assert behind_a_cut_in(20.0, road_k, 1.0) < 0.1
+  monkeypatch.setattr("selfdrive.controls.lib.lane_pursuit.BEND_TAU_S", 1e9)   # the bend never learnt
+  assert behind_a_cut_in(20.0, road_k, 1.0) > 0.3
+
+
 @given(st.floats(0.0, LINE_PROB_MIN - 1e-3), st.booleans())
 def test_a_doubted_line_is_neither_steered_by_nor_learnt_from(p, left):
   """The trim learnt so far stays on: it is the model's own bias, not the lines'."""
@@ -171,12 +241,13 @@ def test_a_swing_is_steered_back_by_the_lines():
 
 
 def follow_for_a_frame(y: float, heading: float, k_car: float, k: float, v: float,
-                       lag_s: float = 0.3) -> tuple[float, float, float]:
-  """A kinematic car on a straight steering after curvature k (left positive) with a first-order lag, for one model
-  frame at 100 Hz: its offset (m right of the centre), heading (rad right) and curvature after it."""
+                       lag_s: float = 0.3, road_k: float = 0.0) -> tuple[float, float, float]:
+  """A kinematic car on a road of curvature road_k (left positive) steering after curvature k with a first-order lag,
+  for one model frame at 100 Hz: its offset (m right of the centre), heading (rad right of the road) and curvature
+  after it."""
   for _ in range(5):
     k_car += (k - k_car) * 0.01 / lag_s
-    y, heading = y + v * heading * 0.01, heading - v * k_car * 0.01
+    y, heading = y + v * heading * 0.01, heading - v * (k_car - road_k) * 0.01
   return y, heading, k_car
 
 def drive(model_bias: float, model_gain: float, v: float, seconds: float = 60.0, lag_s: float = 0.3,
