@@ -227,8 +227,9 @@ class LaneRecovery:
     trimmed = model_curvature + self.trim
     fast = v_ego >= DISAGREEMENT_MIN_SPEED
     gap = lead.gap if lead and fast else float("inf")
-    pursuit = aimed_curvature(lane, look)
-    pursuit += close_lead(gap) * (run_on_curvature(lane, look, self.bend) - pursuit)   # past a close lead, guessed
+    pursuit, close = aimed_curvature(lane, look), close_lead(gap)
+    if close > 0.0:   # past a close lead the lines are guessed
+      pursuit += close * (run_on_curvature(lane, look, self.bend) - pursuit)
     disagreement = pursuit - trimmed if fast else 0.0
     share = max(recovery_share(-lane.centre_at(NEAR_M), disagreement, gap), RECOVERY_SHARE * self.guide.weight)
     return trimmed + share * (pursuit - trimmed)
