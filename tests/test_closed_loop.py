@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import subprocess_env
 from tools.sim import constants as C
 
-SHORT_SEED = 94            # its first event (t = 20 s) stops the lead for 9.9 s; a cut-in follows at 65 s
+SHORT_SEED = 94            # its first event (t = 20 s) stops the lead for 14.8 s; a cut-in follows at 65 s
 SHORT_MINUTES = 1.25
 LONG_SEEDS = (1, 7, 94)
 MODEL_SEED = 3
@@ -62,7 +62,7 @@ def test_oracle_stops_behind_a_stopped_lead(tmp_path):
   r = drive(tmp_path, SHORT_MINUTES, SHORT_SEED, "oracle")
   check(r, SHORT_MINUTES, "oracle")
   assert r["stops_behind_lead"] >= 1, "a full stop behind the stopped lead"
-  assert r["km"] > 1.0, "and on again after it"
+  assert r["km"] > 0.85, "and on again after it (it stops 0.68 km in)"
 
 
 @pytest.mark.slow

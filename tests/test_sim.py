@@ -310,7 +310,7 @@ def test_traffic_behaviours_happen():
   world = World(1, WorldConfig(event_gap=(10.0, 14.0)))
   c = Controls()
   leads, cut_in_ids = [], set()
-  for i in range(round(95.0 / C.DT)):
+  for i in range(round(105.0 / C.DT)):
     if i % C.STEPS_PER_FRAME == 0:
       gt = world.ground_truth()
       leads.append((gt.lead_present, gt.lead_accel, gt.lead_v, gt.lead_id))
@@ -319,7 +319,13 @@ def test_traffic_behaviours_happen():
   what = {e.what for e in world.traffic.log}
   assert {"slow_down", "hard_brake", "cut_in", "stop_and_go"} <= what
   assert min(a for p, a, _, _ in leads if p) < -5.5  # a hard brake, about -6 m/s^2
-  assert any(p and v == 0.0 for p, _, v, _ in leads)  # a stop
+  standing, longest = 0.0, 0.0
+  for p, _, v, _ in leads:
+    standing = standing + C.DT * C.STEPS_PER_FRAME if p and v == 0.0 else 0.0
+    longest = max(longest, standing)
+  assert longest > C.STOP_HOLD_S[0] - 0.5  # a stop, long enough to stop behind
+  stops = [e.hold for e in world.traffic.schedule if e.kind == EventKind.STOP_AND_GO]
+  assert stops and all(C.STOP_HOLD_S[0] <= h <= C.STOP_HOLD_S[1] for h in stops)
   cut_in_ids = {e.car for e in world.traffic.log if e.what == "cut_in"}
   assert cut_in_ids & {i for *_, i in leads}  # the car that cut in became the lead
   assert world.stats.collisions == 0

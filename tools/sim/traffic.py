@@ -120,7 +120,8 @@ class Traffic:
         kind = EventKind(int(kind))
         frac = float(rng.uniform(0.3, 0.6)) if kind == EventKind.SLOW_DOWN else float(rng.uniform(0.0, 0.4))
         decel = C.HARD_BRAKE if kind == EventKind.HARD_BRAKE else float(rng.uniform(-3.5, -2.0))
-        out.append(Event(t, kind, frac, decel, float(rng.uniform(3.0, 10.0))))
+        hold = float(rng.uniform(*(C.STOP_HOLD_S if kind == EventKind.STOP_AND_GO else C.EVENT_HOLD_S)))
+        out.append(Event(t, kind, frac, decel, hold))
         t += float(rng.uniform(*gap))
     return out
 
