@@ -29,9 +29,7 @@ AFTER_S = 6.0              # watched this long after it
 LIMIT_S = 3.0
 
 
-# the oracle: with the model, the torque is still rising when the soft-disable ends on some drives (a cut, not a
-# fade, from ~0.7): not yet understood, left open on the issue
-@pytest.fixture(params=["oracle"])
+@pytest.fixture(params=["model", "oracle"])
 def stack(request, tmp_path):
   """The stack without the manager, perceiving with the model (modeld, calibrationd) or the oracle."""
   Params().put("SimSeed", SEED)
