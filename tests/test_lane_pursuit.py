@@ -31,6 +31,7 @@ from selfdrive.controls.lib.lane_pursuit import (
   LaneRecovery,
   LeadGuide,
   aimed_curvature,
+  close_lead,
   lane_pursuit_curvature,
   recovery_share,
   run_on_curvature,
@@ -130,9 +131,10 @@ def test_behind_a_close_lead_the_lines_share_the_steer():
   close = LaneRecovery().update(model_k, centred, V, True, lead(CLOSE_LEAD_M[0] - 5.0))
   assert close == pytest.approx(model_k * (1 - RECOVERY_SHARE), abs=1e-5)
   gaps = np.linspace(0.0, 30.0, 61)
-  shares = [recovery_share(0.0, 0.0, g) for g in gaps]
+  shares = [recovery_share(0.0, 0.0, close_lead(g)) for g in gaps]
   assert np.all(np.diff(shares) <= 0) and shares[0] == pytest.approx(RECOVERY_SHARE)
-  assert recovery_share(0.0, 0.0, CLOSE_LEAD_M[1]) == 0.0 and recovery_share(0.0, 0.0, CLOSE_LEAD_M[0]) > 0.0
+  assert recovery_share(0.0, 0.0, close_lead(CLOSE_LEAD_M[1])) == 0.0
+  assert recovery_share(0.0, 0.0, close_lead(CLOSE_LEAD_M[0])) > 0.0
   far = LaneRecovery().update(model_k, centred, V, True, lead(CLOSE_LEAD_M[1] + 1.0))
   assert far == pytest.approx(model_k, abs=1e-5)
   slow = LaneRecovery().update(model_k, centred, DISAGREEMENT_MIN_SPEED - 1.0, True, lead(5.0))

@@ -130,7 +130,7 @@ LANE_WANDER_TAU_S = 3.0           # with lane wander on, a car drifts about its 
 LANE_WANDER_MAX_M = 0.8           # ... and never further than this
 LANE_WANDER_LAG_S = 1.0           # s: how smoothly it steers after its drifting aim
 EVENT_GAP_S = (25.0, 50.0)
-EVENT_HOLD_S = (3.0, 10.0)        # s a slowed or braked lead holds its low speed before resuming
+EVENT_HOLD_S = (3.0, 10.0)        # s a lead that slows, brakes or cuts in holds its low speed before resuming
 STOP_HOLD_S = (6.0, 15.0)         # s a lead that stopped stands (a queue at a light), long enough to stop behind:
                                   # braking with it from cruise at its time gap, the car comes to rest 4.3-5.6 s after
                                   # it (641, 643); at the old 3-10 s, 643's lead left after 3.3 s with the car at

@@ -115,10 +115,15 @@ class EgoLane:
     return replace(self, left_y=self.left_y + dy, right_y=self.right_y + dy)
 
 
+def arc_through(y: float, x: float) -> float:
+  """The arc (left positive) from the car's axis through the point x m ahead, y m right of it."""
+  return 2.0 * -y / (x * x)
+
+
 def aimed_curvature(lane: EgoLane, x: float) -> float:
-  """The arc (left positive) from the car's axis through the lines' centre x m ahead: at the lookahead, the pure
-  pursuit the model learnt (the car as far right of that point as the point is left of its axis)."""
-  return 2.0 * -lane.centre_at(x) / (x * x)
+  """The arc through the lines' centre x m ahead: at the lookahead, the pure pursuit the model learnt (the car as
+  far right of that point as the point is left of its axis)."""
+  return arc_through(lane.centre_at(x), x)
 
 
 def lane_pursuit_curvature(lane: EgoLane, v_ego: float) -> float:
@@ -141,16 +146,14 @@ def run_on_curvature(lane: EgoLane, x: float, bend: float) -> float:
   (offset at NEAR_M, heading over 0..NEAR_LINES_M, exact for a parabola) along a bend of this curvature (left
   positive) to x m ahead."""
   heading = (lane.centre_at(NEAR_LINES_M) - lane.centre_at(0.0)) / NEAR_LINES_M
-  centre = lane.centre_at(NEAR_M) + heading * (x - NEAR_M) - bend * (x - NEAR_M) ** 2 / 2
-  return 2.0 * -centre / (x * x)
+  return arc_through(lane.centre_at(NEAR_M) + heading * (x - NEAR_M) - bend * (x - NEAR_M) ** 2 / 2, x)
 
 
-def recovery_share(offset: float, disagreement: float, lead_gap: float = float("inf")) -> float:
+def recovery_share(offset: float, disagreement: float, close: float = 0.0) -> float:
   """How much of the steer lane pursuit takes: for the car this far (m) off the lines' centre, the trimmed model
-  this far (1/m) from lane pursuit, or a lead this close (m), whichever asks more (below DISAGREEMENT_MIN_SPEED the
-  caller gives neither a disagreement nor a lead)."""
-  return RECOVERY_SHARE * max(_ramp(offset, RECOVERY_OFFSET_M), _ramp(disagreement, DISAGREEMENT_K),
-                              close_lead(lead_gap))
+  this far (1/m) from lane pursuit, or a lead this close (close_lead), whichever asks more (below
+  DISAGREEMENT_MIN_SPEED the caller gives neither a disagreement nor a lead)."""
+  return RECOVERY_SHARE * max(_ramp(offset, RECOVERY_OFFSET_M), _ramp(disagreement, DISAGREEMENT_K), close)
 
 
 class LeadGuide:
@@ -226,10 +229,10 @@ class LaneRecovery:
     self.trim = min(max(trim, -TRIM_MAX), TRIM_MAX)
     trimmed = model_curvature + self.trim
     fast = v_ego >= DISAGREEMENT_MIN_SPEED
-    gap = lead.gap if lead and fast else float("inf")
-    pursuit, close = aimed_curvature(lane, look), close_lead(gap)
+    pursuit = aimed_curvature(lane, look)
+    close = close_lead(lead.gap) if lead and fast else 0.0
     if close > 0.0:   # past a close lead the lines are guessed
       pursuit += close * (run_on_curvature(lane, look, self.bend) - pursuit)
     disagreement = pursuit - trimmed if fast else 0.0
-    share = max(recovery_share(-lane.centre_at(NEAR_M), disagreement, gap), RECOVERY_SHARE * self.guide.weight)
+    share = max(recovery_share(-lane.centre_at(NEAR_M), disagreement, close), RECOVERY_SHARE * self.guide.weight)
     return trimmed + share * (pursuit - trimmed)
