@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import capnp
+from opendbc.can import CANPacker
 from opendbc.car import gen_empty_fingerprint
 from opendbc.car.car_helpers import interfaces
 from opendbc.car.carlog import carlog
@@ -16,6 +17,7 @@ from opendbc.car.common.conversions import Conversions as CV
 
 from hardware.can.frame import CanFrame
 from selfdrive.car import CarControl, CarParams, CarState, RadarData
+from selfdrive.car.can_packer import FastCANPacker
 from selfdrive.car.can_parser import FastCANParser
 from selfdrive.car.fingerprinting import Fingerprint, check_platform
 
@@ -66,6 +68,10 @@ class CarAdapter:
     # opendbc's parsers, subscribed as its CarState made them, decoding faster (selfdrive/car/can_parser.py)
     self._ci.can_parsers = {bus: None if cp is None else FastCANParser.like(cp)
                             for bus, cp in self._ci.can_parsers.items()}
+    # and its car controller's packers, encoding faster (selfdrive/car/can_packer.py)
+    for name, value in list(vars(self._ci.CC).items()):
+      if type(value) is CANPacker:
+        setattr(self._ci.CC, name, FastCANPacker.like(value))
     self._ci.update([(0, [])])  # opendbc's parsers subscribe on CarState's first read: else cycle one's frames are lost
     self._ri = ci_cls.RadarInterface(self.car_params)
     if self._ri.rcp is not None:

@@ -12,11 +12,14 @@ tests/test_can_parser.py holds it to opendbc's parser frame for frame.
 """
 import math
 import numbers
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from opendbc.can.dbc import Signal
-from opendbc.can.parser import CANParser, MessageState, get_raw_value
+from opendbc.can.parser import CAN_INVALID_CNT, MAX_BAD_COUNTER, CANParser, MessageState, get_raw_value
+
+BUS_TIMEOUT_MAX_NS = 500_000_000   # opendbc's bus timeout: its quickest message's timeout, at most this
 
 
 class SignalDecoder:
@@ -88,8 +91,7 @@ class FastMessageState(MessageState):
     if not self.vals:
       self.all_vals = [[] for _ in self.signals]
     self.vals = vals
-    for history, v in zip(self.all_vals, vals, strict=True):
-      history.append(v)
+    deque(map(list.append, self.all_vals, vals), maxlen=0)   # each signal's history, appended in one C loop
     self.timestamps.append(nanos)
     if self.frequency < 1e-5 and len(self.timestamps) >= 3:
       dt = (self.timestamps[-1] - self.timestamps[0]) * 1e-9
@@ -131,6 +133,32 @@ class FastCANParser(CANParser):
     self.message_states[address] = FastMessageState(s.address, s.name, s.size, s.signals, s.ignore_alive,
                                                     s.ignore_checksum, s.ignore_counter, s.frequency,
                                                     s.timeout_threshold)
+
+  @property
+  def bus_timeout(self) -> bool:
+    """opendbc's: nothing on the bus for longer than its quickest message's timeout (500 ms at most), unless it
+    may miss every message. card asks each parser twice a cycle: a bus that just carried a frame answers at once."""
+    quiet = self._last_update_nanos - self.last_nonempty_nanos
+    if quiet <= 0:
+      return False
+    states = self.message_states.values()
+    threshold = min((s.timeout_threshold for s in states if s.timeout_threshold > 0), default=BUS_TIMEOUT_MAX_NS)
+    return quiet > min(threshold, BUS_TIMEOUT_MAX_NS) and not all(s.ignore_alive for s in states)
+
+  @property
+  def can_valid(self) -> bool:
+    """opendbc's, with MessageState.valid written out in the loop (its bus_timeout argument is unused)."""
+    now = self._last_update_nanos
+    valid = counters_valid = True
+    for state in self.message_states.values():
+      if state.counter_fail >= MAX_BAD_COUNTER:
+        counters_valid = False
+        state.rate_limited_log(now, f"counter invalid, {state.counter_fail=} {MAX_BAD_COUNTER=}")
+      if not state.ignore_alive and (not state.timestamps or now - state.timestamps[-1] > state.timeout_threshold):
+        valid = False
+        state.rate_limited_log(now, "not valid (timeout or missing)")
+    self.can_invalid_cnt = 0 if valid else min(self.can_invalid_cnt + 1, CAN_INVALID_CNT)
+    return self.can_invalid_cnt < CAN_INVALID_CNT and counters_valid
 
   def update(self, strings, sendcan: bool = False) -> set[int]:
     if strings and not isinstance(strings[0], list | tuple):
