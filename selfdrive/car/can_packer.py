@@ -5,8 +5,8 @@ writes a call's values in one function compiled for its message and the names it
 controller sets the same names every time): each value scaled and rounded as opendbc does, masked and shifted into
 the frame read as one integer. The counter and the checksum are then set by opendbc's own code on the frame's bytes.
 A message it cannot write that way (an unknown name, a signal past the frame's end, overlapping signals) goes to
-opendbc's pack. On the process-replay drive: 13 -> 5 us a frame. tests/test_can_packer.py holds it to opendbc's
-packer byte for byte.
+opendbc's pack. A Toyota's steer command 6.7 -> 3.3 us, its accel command 11.6 -> 3.7 us (toyotacan's code
+around the pack included). tests/test_can_packer.py holds it to opendbc's packer byte for byte.
 """
 import math
 from collections.abc import Callable
