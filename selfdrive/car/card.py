@@ -40,7 +40,7 @@ from selfdrive.car.fingerprinting import (
 )
 from selfdrive.common.errors import UserError
 from selfdrive.common.params import Params
-from selfdrive.common.process import exit_on_sigterm
+from selfdrive.common.process import exit_on_sigterm, freeze_startup
 
 OUTPUTS = ["carState", "carParams", "carOutput", "sendcan", "liveTracks"]
 CAR_PARAMS_PERIOD_S = 1.0    # republished so late subscribers (cand, loggerd, replay) always get it
@@ -195,6 +195,7 @@ def main() -> int:
   # stalled card for up to 330 ms while loggerd kept the disk busy)
   params.put("CarParams", car_params.as_builder().to_bytes())
   card = Card(adapter, pm, sm)
+  freeze_startup()
   for t, frames in seen:
     card.update(t, frames)
   next_params = 0  # carParams goes out in the loop, on the clock of the messages (replay drives it)

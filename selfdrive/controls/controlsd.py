@@ -13,7 +13,7 @@ import numpy as np
 
 from cereal import log, messaging
 from cereal.clock import mono_time
-from selfdrive.common.process import exit_on_sigterm
+from selfdrive.common.process import exit_on_sigterm, freeze_startup
 from selfdrive.controls.lib.car import wait_for_car
 from selfdrive.controls.lib.latcontrol_torque import LatControlTorque, TorqueParams
 from selfdrive.controls.lib.limits import (
@@ -158,6 +158,7 @@ def main() -> int:
   sm = messaging.SubMaster(INPUTS, poll="carState")
   pm = messaging.PubMaster(["carControl", "controlsState"])
   controls = Controls(wait_for_car(sm))
+  freeze_startup()
   while True:
     sm.update(CARSTATE_TIMEOUT_MS)
     if not sm.updated["carState"]:

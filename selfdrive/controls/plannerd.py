@@ -12,7 +12,7 @@ import sys
 import time
 
 from cereal import arrays, messaging
-from selfdrive.common.process import exit_on_sigterm
+from selfdrive.common.process import exit_on_sigterm, freeze_startup
 from selfdrive.controls.lib.car import wait_for_car
 from selfdrive.controls.lib.desire_helper import Desire, DriverInput
 from selfdrive.controls.lib.lane_pursuit import EgoLane
@@ -92,6 +92,7 @@ def main() -> int:
   sm = messaging.SubMaster(INPUTS, poll="modelV2")
   pm = messaging.PubMaster(["longitudinalPlan", "lateralPlan"])
   planner = Planner(wait_for_car(sm))
+  freeze_startup()
   while True:
     sm.update(1000)
     if not sm.updated["modelV2"] or not sm.seen["carState"]:

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from cereal import arrays, messaging
-from selfdrive.common.process import exit_on_sigterm
+from selfdrive.common.process import exit_on_sigterm, freeze_startup
 from selfdrive.controls.lib.car import wait_for_car
 from selfdrive.controls.lib.radar_leads import LeadTracker, RadarLead, Track, arc_y_left
 from selfdrive.controls.lib.vehicle_model import VehicleModel
@@ -74,6 +74,7 @@ def main() -> int:
   sm = messaging.SubMaster(INPUTS, poll="liveTracks")
   pm = messaging.PubMaster(["radarState"])
   radard = RadarD(wait_for_car(sm))
+  freeze_startup()
   while True:
     sm.update(TRACKS_TIMEOUT_MS)
     if sm.updated["liveTracks"]:

@@ -9,7 +9,7 @@ import sys
 from cereal import log, messaging
 from cereal.clock import mono_time
 from selfdrive.common.params import Params
-from selfdrive.common.process import exit_on_sigterm
+from selfdrive.common.process import exit_on_sigterm, freeze_startup
 from selfdrive.controls.lib.lateral_planner import curvature_limits
 from selfdrive.controls.lib.limits import DT_CTRL
 from selfdrive.selfdrived.alerts import AlertManager
@@ -188,6 +188,7 @@ def main() -> int:
   sm = messaging.SubMaster(INPUTS, poll="carState", ignore_avg_freq=NO_RATE_CHECK)
   pm = messaging.PubMaster(["selfdriveState", "onroadEvents"])
   sd = SelfDrive(Params())
+  freeze_startup()
   last_events = 0.0
   while True:
     sm.update(CARSTATE_TIMEOUT_MS)   # carState gone: go on, so its absence is seen and acted on
