@@ -210,8 +210,7 @@ class LongitudinalMpc:
       behind_lead = lead_obstacle < obstacle
       t_follow[behind_lead] *= np.interp(p.lead.v[1:][behind_lead], *STOPPED_GAP_FACTOR)
       obstacle = np.minimum(obstacle, lead_obstacle)
-    fixed = [_rows(W_ACCEL, np.eye(N), np.zeros(N)), _rows(W_JERK, JM[:, 1:], JM[:, 0] * a0),
-             _rows(W_CHANGE, np.eye(N), -x)]
+    fixed = [ACCEL_ROWS, Rows(JERK_ROWS.m, JERK_ROWS.c * (JM[:, 0] * a0)), Rows(CHANGE_ROWS.m, CHANGE_ROWS.c * -x)]
     floor = p.v0 - p.limit.decel * T_MPC[1:]
     iterations = 0
     v_bar, s_bar = np.maximum(cv + bv @ x, 0.0), cs + bs @ x
@@ -248,6 +247,13 @@ def _rows(weight: float, mat: np.ndarray, offset: np.ndarray) -> Rows:
   """Residual rows for weight * dt * (mat x + offset)^2 at each knot."""
   w = np.sqrt(weight * DT_MPC)
   return Rows(w[:, None] * mat, w * offset)
+
+
+# the rows the same in every solve, made once: the accelerations' own, and the jerks' and changes' matrices with
+# their weights (c: the weights, for the offsets of each solve)
+ACCEL_ROWS = _rows(W_ACCEL, np.eye(N), np.zeros(N))
+JERK_ROWS = _rows(W_JERK, JM[:, 1:], np.ones(N))
+CHANGE_ROWS = _rows(W_CHANGE, np.eye(N), np.ones(N))
 
 
 def _stack(rows: list[Rows]) -> Rows:
