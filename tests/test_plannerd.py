@@ -11,13 +11,16 @@ from hypothesis import strategies as st
 
 from cereal import log
 from cereal.arrays import T_IDXS
-from selfdrive.controls.lib import long_mpc
+from selfdrive.controls.lib import long_mpc, longitudinal_planner
 from selfdrive.controls.lib.desire_helper import Desire, DesireHelper, DriverInput
 from selfdrive.controls.lib.lateral_planner import clip_curvature, curvature_limits, curvature_plan
 from selfdrive.controls.lib.limits import (
   ACCEL_MIN,
   BESIDE_ACCEL_MAX,
   BESIDE_MIN_SPEED,
+  BESIDE_PASSING_MPS,
+  BESIDE_ROOM_ACCEL,
+  BESIDE_ROOM_S,
   CURVE_DECEL_MAX,
   CURVE_LATERAL_ACCEL,
   DT_MDL,
@@ -162,16 +165,45 @@ def test_a_lead_braking_hard_brakes_at_the_urgent_jerk(monkeypatch):
 
 
 def test_a_car_that_may_pull_in_holds_the_speed():
-  """With a car close ahead in a next lane (radard's beside) the plan does not accelerate towards the cruise speed;
-  slower than BESIDE_MIN_SPEED (pulling away from a stop, crawling in a jam) it does, and without that car it does."""
-  def plans(v: float, beside: bool) -> list:
+  """With a car close ahead in a next lane (radard's beside) that we pass, or that sits further than BESIDE_ROOM_S
+  ahead, the plan does not accelerate towards the cruise speed; slower than BESIDE_MIN_SPEED (pulling away from a
+  stop, crawling in a jam) it does, and without that car it does."""
+  def plans(v: float, beside: Lead | None) -> list:
     planner = LongitudinalPlanner(0.15, 0.25)
     return [planner.update(v, 0.5, 30.0, [], long_mpc.NO_LIMIT, 1.45, True, beside) for _ in range(20)]
-  held = plans(15.0, True)
-  assert max(p.a_target for p in held) <= BESIDE_ACCEL_MAX + EPS
-  assert max(p.accels.max() for p in held[5:]) <= BESIDE_ACCEL_MAX + EPS, "the whole plan, not only its start"
-  assert min(p.a_target for p in plans(15.0, False)[5:]) > 0.3
-  assert min(p.a_target for p in plans(BESIDE_MIN_SPEED - 1.0, True)[5:]) > 0.3
+  far = Lead(BESIDE_ROOM_S * 15.0 + 1.0, 15.0, 0.0, 3.6)
+  passed = Lead(10.0, 15.0 - BESIDE_PASSING_MPS - 0.5, 0.0, 3.6)
+  for beside in (far, passed):
+    held = plans(15.0, beside)
+    assert min(p.a_target for p in held) > BESIDE_ROOM_ACCEL and max(p.a_target for p in held) <= BESIDE_ACCEL_MAX + EPS
+    assert max(p.accels.max() for p in held[5:]) <= BESIDE_ACCEL_MAX + EPS, "the whole plan, not only its start"
+  assert min(p.a_target for p in plans(15.0, None)[5:]) > 0.3
+  assert min(p.a_target for p in plans(BESIDE_MIN_SPEED - 1.0, Lead(4.0, 3.0, 0.0, 3.6))[5:]) > 0.3
+
+
+def test_a_car_hovering_close_ahead_in_the_next_lane_is_left_room(monkeypatch):
+  """Seed 677: a car held 9.4 m ahead in the next lane at our 9.2 m/s, cut in and slowed by 1 m/s. With the braking
+  ramped at 4 m/s^3 (opendbc's rate for a Toyota's PCM) the time gap fell to 1.02 s. Eased off while it sat there, the
+  car has room when it pulls in; held at the speed, as before, it has not."""
+  def gap_min(hover_s: float) -> float:
+    planner = LongitudinalPlanner(0.15, 0.25)
+    v, a, gap, other_v, gaps = 9.2, 0.0, 9.4, 9.2, []
+    for i in range(round((hover_s + 5.0) / DT_MDL)):
+      beside = i * DT_MDL < hover_s
+      other_a = 0.0 if beside or other_v <= 8.2 else -2.0
+      other = Lead(gap, other_v, other_a, 3.5 if beside else 0.0)
+      plan = planner.update(v, a, 9.2, [] if beside else [other], long_mpc.NO_LIMIT, 1.45, True,
+                            other if beside else None)
+      a += float(np.clip(plan.a_target - a, -4.0 * DT_MDL, 4.0 * DT_MDL))
+      v_new, other_new = v + a * DT_MDL, max(other_v + other_a * DT_MDL, 8.2)
+      gap += (other_v + other_new - v - v_new) / 2 * DT_MDL
+      v, other_v = v_new, other_new
+      if not beside:
+        gaps.append(gap / v)
+    return min(gaps)
+  assert gap_min(2.0) > 1.1 and gap_min(1.0) > 1.05
+  monkeypatch.setattr(longitudinal_planner, "BESIDE_ROOM_ACCEL", BESIDE_ACCEL_MAX)
+  assert gap_min(2.0) < 1.03
 
 
 def test_mpc_solves_within_budget():

@@ -1,12 +1,12 @@
 """plannerd: a longitudinal and a lateral plan for every model frame (20 Hz).
 
-Longitudinal: the MPC (selfdrive.controls.lib.long_mpc) over the cruise speed, the curves ahead (of the model's path,
-or of the lateral plan where it steers tighter) and the leads — radard's two (the radar's nearest tracks in our path)
-on a car with a radar, else the model's — at the personality's time gap, not accelerating while radard sees a car
-close ahead in a next lane that may pull in. Lateral: the model's desired curvature (with
-a trim and a share of pursuit on its lane lines, moved towards the lead's track in slow traffic where the model doubts
-them, see lane_pursuit) within ISO lateral limits, and the lane-change desire from the blinker and the driver's
-nudge.
+Longitudinal: the MPC (selfdrive.controls.lib.long_mpc) over the cruise speed, the curves ahead (of the model's
+path, or of the lateral plan where it steers tighter) and the leads — radard's two (the radar's nearest tracks in
+our path) on a car with a radar, else the model's — at the personality's time gap, not accelerating while radard
+sees a car close ahead in a next lane that may pull in, and easing off to leave one room that sits within
+BESIDE_ROOM_S. Lateral: the model's desired curvature (with a trim and a share of pursuit on its lane lines, moved
+towards the lead's track in slow traffic where the model doubts them, see lane_pursuit) within ISO lateral limits,
+and the lane-change desire from the blinker and the driver's nudge.
 """
 import sys
 import time
@@ -19,7 +19,7 @@ from selfdrive.controls.lib.lane_pursuit import EgoLane
 from selfdrive.controls.lib.lateral_planner import LateralPlanner
 from selfdrive.controls.lib.limits import FOLLOW_TIME_GAP
 from selfdrive.controls.lib.long_mpc import SpeedLimit
-from selfdrive.controls.lib.longitudinal_planner import LongitudinalPlanner, model_leads, radar_leads
+from selfdrive.controls.lib.longitudinal_planner import LongitudinalPlanner, model_leads, radar_beside, radar_leads
 from selfdrive.controls.lib.path import curve_decel, curve_speed_limit, path_curvature, with_planned_curvature
 from selfdrive.controls.lib.vehicle_model import VehicleModel
 
@@ -62,7 +62,7 @@ class Planner:
                           leads[0] if leads else None)   # leads: nearest first
     planned = with_planned_curvature(curv, lat.curvatures, v_ego)
     limit = SpeedLimit(*curve_speed_limit(planned), curve_decel(planned, v_ego, self.cp.lateralTuning.latAccelFactor))
-    beside = self.radar and sm["radarState"].beside.status
+    beside = radar_beside(sm["radarState"]) if self.radar else None
     lp = self.long.update(v_ego, cs.aEgo, v_cruise, leads, limit, FOLLOW_TIME_GAP[personality],
                           active and self.cp.openpilotLongitudinalControl, beside)
 

@@ -1,5 +1,6 @@
 """The longitudinal plan: cruise speed, curves and the leads (radard's two or the model's one) into the MPC, its
 answer onto the published grid, the target acceleration for now, stop and go, and the forward-collision warning."""
+import math
 import time
 from dataclasses import dataclass
 
@@ -9,6 +10,9 @@ from selfdrive.controls.lib.limits import (
   ACCEL_MIN,
   BESIDE_ACCEL_MAX,
   BESIDE_MIN_SPEED,
+  BESIDE_PASSING_MPS,
+  BESIDE_ROOM_ACCEL,
+  BESIDE_ROOM_S,
   DT_MDL,
   FCW_DECEL,
   FCW_MIN_SPEED,
@@ -49,6 +53,24 @@ def radar_leads(radar_state) -> list[Lead]:
   Both count: the nearer may be moving on while the further has stopped."""
   return [Lead(float(lead.dRel), max(float(lead.vLead), 0.0), float(lead.aLeadK), -float(lead.yRel))
           for lead in (radar_state.leadOne, radar_state.leadTwo) if lead.status]
+
+
+def radar_beside(radar_state) -> Lead | None:
+  """radard's car close ahead in a next lane that may pull in (radarState.beside)."""
+  b = radar_state.beside
+  return Lead(float(b.dRel), max(float(b.vLead), 0.0), float(b.aLeadK), -float(b.yRel)) if b.status else None
+
+
+def beside_accel_max(v_ego: float, beside: Lead | None) -> float:
+  """The most the plan may accelerate with a car close ahead in a next lane that may pull in: above BESIDE_MIN_SPEED
+  nothing, and where it sits within BESIDE_ROOM_S of us and we are not passing it, the plan eases off to leave it
+  room. On seeds 659 and 677 a car held 9.4-10.3 m ahead in the next lane, at our speed, for 1.6 s and more, then cut
+  in at 1.03 s and slowed; braking that opendbc ramps at 4 m/s^3 on a Toyota, the time gap fell to 1.005 and 1.018 s."""
+  if beside is None or v_ego <= BESIDE_MIN_SPEED:
+    return math.inf
+  if beside.gap < BESIDE_ROOM_S * v_ego and beside.v > v_ego - BESIDE_PASSING_MPS:
+    return BESIDE_ROOM_ACCEL
+  return BESIDE_ACCEL_MAX
 
 
 def required_decel(v_ego: float, lead: LeadPrediction) -> float:
@@ -99,9 +121,9 @@ class LongitudinalPlanner:
     self.t = 0.0
 
   def update(self, v_ego: float, a_ego: float, v_cruise: float, leads: list[Lead], limit: SpeedLimit,
-             t_follow: float, long_active: bool, beside: bool = False) -> LongPlan:
+             t_follow: float, long_active: bool, beside: Lead | None = None) -> LongPlan:
     """leads: nearest first; the plan stays behind whichever of them it must (LeadPrediction.nearest). beside: a car
-    close ahead in a next lane may pull in: above BESIDE_MIN_SPEED the plan does not accelerate (BESIDE_ACCEL_MAX)."""
+    close ahead in a next lane that may pull in (beside_accel_max)."""
     self.t += DT_MDL
     if long_active:
       a0 = float(np.interp(DT_MDL, T_MPC, self.a))
@@ -110,7 +132,7 @@ class LongitudinalPlanner:
       a0 = min(max(a_ego, ACCEL_MIN), accel_max(v_ego))
       self.mpc.reset(a0)
     pred = LeadPrediction.nearest([LeadPrediction.predict(ld.gap, ld.v, ld.a) for ld in leads]) if leads else None
-    a_max = min(accel_max(v_ego), BESIDE_ACCEL_MAX) if beside and v_ego > BESIDE_MIN_SPEED else accel_max(v_ego)
+    a_max = min(accel_max(v_ego), beside_accel_max(v_ego, beside))
     problem = MpcProblem(v_ego, a0, ACCEL_MIN, a_max, v_cruise, a_max, t_follow, pred, limit)
     t0 = time.perf_counter()
     sol = self.mpc.solve(problem)
