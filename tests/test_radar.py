@@ -14,7 +14,7 @@ from selfdrive.controls import radard
 from selfdrive.controls.lib.radar_leads import (
   ARC_AHEAD_S,
   ARC_MIN_CURVATURE,
-  BESIDE_AHEAD_M,
+  BESIDE_GAP_S,
   CUT_IN_AHEAD_S,
   CUT_IN_CLOSING_LOOKAHEAD_S,
   CUT_IN_CLOSING_MPS,
@@ -221,8 +221,8 @@ def scan_lead_on_path(track_ys, paths_y_right, d_rel: float, v_ego: float, v_rel
 
 def test_a_car_close_ahead_in_the_next_lane_may_pull_in():
   """radard's beside: the nearest car close ahead in a next lane that is not pulling away (where a cut-in comes
-  from), or further ahead that we will draw level with within a few seconds. Not a car in our path (a lead), one
-  further on, one pulling away, one two lanes over, nor one behind us."""
+  from), further ahead that we will draw level with within a few seconds, or inside our following gap. Not a car in
+  our path (a lead), one further on, one pulling away, one two lanes over, nor one behind us."""
   def beside(*tracks: Track) -> int | None:
     tracker = LeadTracker()
     tracker.update(list(tracks), 20.0, STRAIGHT_X, STRAIGHT_Y)
@@ -231,7 +231,8 @@ def test_a_car_close_ahead_in_the_next_lane_may_pull_in():
   assert beside(Track(1, 20.0, 3.6, -8.0)) == 1, "2.5 s from drawing level"
   assert beside(Track(1, 11.0, 3.6, 0.0), Track(2, 7.0, -3.4, 0.5)) == 2, "the nearest"
   assert beside(Track(1, 9.0, 0.5, 0.0)) is None, "in our path: the lead"
-  assert beside(Track(1, BESIDE_AHEAD_M + 8.0, 3.6, -2.0)) is None, "further on"
+  assert beside(Track(1, 28.0, -3.4, -4.2)) == 1, "seed 691: 1.4 s ahead at our 20 m/s, cutting in at 1.05 s later"
+  assert beside(Track(1, BESIDE_GAP_S * 20.0 + 5.0, 3.6, -2.0)) is None, "further on"
   assert beside(Track(1, 9.0, 3.6, 2.0)) is None, "pulling away"
   assert beside(Track(1, 9.0, 7.2, 0.0)) is None, "two lanes over"
   assert beside(Track(1, -2.0, 3.6, 0.0)) is None, "behind our front bumper"
