@@ -26,7 +26,9 @@ def die_with_parent(sig: int = signal.SIGTERM) -> None:
 def freeze_startup() -> None:
   """Once set up (imports, DBCs, the car's params), before the loop: what start-up made goes into the collector's
   permanent generation. A loop that allocates as it runs (capnp builders, numpy arrays) triggers collections, and an
-  old-generation one would walk the hundred thousand objects of the imports each time; reference cycles made in the
-  loop are still collected. card's step on the process-replay drive: 424 -> 396 us in one process."""
+  old-generation one walks every tracked object, the imports' hundred thousand with them: a pause of several of
+  card's 10 ms cycles. Timed with gc.callbacks over card's loop on the process-replay drive: collections took 57.6 ms
+  in all (7.1 us a step), most of it one old-generation collection; frozen, 8.2 ms (1.0 us a step). Reference cycles
+  made in the loop are still collected."""
   gc.collect()
   gc.freeze()
