@@ -48,17 +48,20 @@ def model_leads(leads: np.ndarray) -> list[Lead]:
   return [Lead(x, max(v, 0.0), a, y)] if prob >= LEAD_PROB_MIN else []
 
 
+def _radar_lead(lead) -> Lead:
+  """A radarState LeadData (its y left positive) as a Lead."""
+  return Lead(float(lead.dRel), max(float(lead.vLead), 0.0), float(lead.aLeadK), -float(lead.yRel))
+
+
 def radar_leads(radar_state) -> list[Lead]:
   """radard's leads now, nearest first (radarState.leadOne and leadTwo: the radar's two nearest tracks in our path).
   Both count: the nearer may be moving on while the further has stopped."""
-  return [Lead(float(lead.dRel), max(float(lead.vLead), 0.0), float(lead.aLeadK), -float(lead.yRel))
-          for lead in (radar_state.leadOne, radar_state.leadTwo) if lead.status]
+  return [_radar_lead(lead) for lead in (radar_state.leadOne, radar_state.leadTwo) if lead.status]
 
 
 def radar_beside(radar_state) -> Lead | None:
   """radard's car close ahead in a next lane that may pull in (radarState.beside)."""
-  b = radar_state.beside
-  return Lead(float(b.dRel), max(float(b.vLead), 0.0), float(b.aLeadK), -float(b.yRel)) if b.status else None
+  return _radar_lead(radar_state.beside) if radar_state.beside.status else None
 
 
 def beside_accel_max(v_ego: float, beside: Lead | None) -> float:
