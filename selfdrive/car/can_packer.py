@@ -30,44 +30,45 @@ class Layout:
   encode: Callable[..., int]
   given_counter: int | None          # the last of the names that is a counter: its value is the next count
   counter: Signal | None
-  checksum: Signal | None
+  checksum: Signal | None            # None too where opendbc has no function to compute it
 
 
-def _bits(sig: Signal, size: int) -> int:
+def _bits(d: SignalDecoder, size: int) -> int:
   """The bits a signal takes in a frame of `size` bytes, as positions in the frame read little-endian."""
-  d = SignalDecoder(sig)
-  if d.little:
-    return d.mask << d.shift
-  return int.from_bytes((d.mask << (d.shift + 8 * (size - 1))).to_bytes(size, "big"), "little")
+  bits = d.mask << d.position(size)
+  return bits if d.little else int.from_bytes(bits.to_bytes(size, "big"), "little")
 
 
 def layout(msg: Msg, names: tuple[str, ...]) -> Layout | None:
   """None where opendbc's pack must write it: a name the message lacks, a signal past the frame's end (opendbc writes
   the part that fits), or two signals sharing a bit (opendbc's byte-by-byte writes make the later one win)."""
   sigs = [msg.sigs.get(n) for n in names]
-  if any(s is None or SignalDecoder(s).min_len > msg.size for s in sigs):
+  if any(s is None for s in sigs):
+    return None
+  decoders = [SignalDecoder(s) for s in sigs]
+  if any(d.min_len > msg.size for d in decoders):
     return None
   taken = 0
-  for sig in sigs:
-    bits = _bits(sig, msg.size)
+  for d in decoders:
+    bits = _bits(d, msg.size)
     if taken & bits:
       return None
     taken |= bits
   little, big = [], []
-  for i, sig in enumerate(sigs):
-    d = SignalDecoder(sig)
+  for i, (sig, d) in enumerate(zip(sigs, decoders, strict=True)):
     # opendbc: int(floor((value - offset) / factor + 0.5)), a negative one in two's complement: the same low bits
     ival = f"(floor((v{i} - {sig.offset!r}) / {sig.factor!r} + 0.5) & {d.mask})"
-    (little if d.little else big).append(f"{ival} << {d.shift if d.little else d.shift + 8 * (msg.size - 1)}")
+    (little if d.little else big).append(f"{ival} << {d.position(msg.size)}")
   frame = " | ".join(big) or "0"
   if little:
     frame += f" | from_bytes(({' | '.join(little)}).to_bytes({msg.size}, 'little'), 'big')"
   args = ", ".join(f"v{i}" for i in range(len(names)))
   encode = eval(f"lambda {args}: {frame}", {"floor": math.floor, "from_bytes": int.from_bytes})
   counters = [i for i, sig in enumerate(sigs) if _is_counter(sig)]
+  checksum = next((s for s in msg.sigs.values() if s.type > SignalType.COUNTER), None)
   return Layout(msg.size, encode, counters[-1] if counters else None,
                 next((s for s in msg.sigs.values() if _is_counter(s)), None),
-                next((s for s in msg.sigs.values() if s.type > SignalType.COUNTER), None))
+                checksum if checksum is not None and checksum.calc_checksum else None)
 
 
 class FastCANPacker(CANPacker):
@@ -98,6 +99,6 @@ class FastCANPacker(CANPacker):
       count = self.counters.setdefault(address, 0)
       set_value(dat, lay.counter, count)
       self.counters[address] = (count + 1) % (1 << lay.counter.size)
-    if lay.checksum is not None and lay.checksum.calc_checksum:
+    if lay.checksum is not None:
       set_value(dat, lay.checksum, lay.checksum.calc_checksum(address, lay.checksum, dat))
     return dat

@@ -33,15 +33,18 @@ class SignalDecoder:
     self.min_len = max(sig.msb, sig.lsb) // 8 + 1
     self.shift = sig.lsb if self.little else sig.lsb % 8 - (sig.lsb // 8) * 8   # big endian: + 8 * (len - 1)
 
+  def position(self, length: int) -> int:
+    """Where its lowest bit sits in a frame of `length` bytes read as one integer (little- or big-endian, as the
+    signal is)."""
+    return self.shift if self.little else self.shift + 8 * (length - 1)
+
   def source(self, i: int, length: int) -> str:
     """An expression of the raw value in a frame of `length` bytes read as integers `little` and `big` (`dat`,
     `signals`: the frame and the message's signals); two's complement for a signed signal."""
     if length < self.min_len:
       raw = f"get_raw_value(dat, signals[{i}])"   # a short frame: opendbc's own partial read
-    elif self.little:
-      raw = f"(little >> {self.shift}) & {self.mask}"
     else:
-      raw = f"(big >> {self.shift + 8 * (length - 1)}) & {self.mask}"
+      raw = f"({'little' if self.little else 'big'} >> {self.position(length)}) & {self.mask}"
     return f"(({raw}) ^ {self.sign_bit}) - {self.sign_bit}" if self.sign_bit else raw
 
 
