@@ -2,10 +2,14 @@
 
 replay_x_NAME: seconds of the reference drive (tests/process_replay/drives/) replayed per wall second by one process
 of the control path (card, plannerd, controlsd), alone in lock-step after its start-up; NAME_step_us is its time a
-step. replay_x is the three of them replayed side by side, as process replay runs them on this machine's cores
-(the issue's "on 2 cores"): the drive's seconds over the wall time from the moment all three have started up to
-the last one's end, so a drive of D seconds replays through the control path in D / replay_x.
+step. replay_x is the three of them replayed side by side, all three at once on this machine's cores (the issue's
+"on 2 cores"): the drive's seconds over the wall time from the moment all three have started up to the last one's
+end, so a drive of D seconds replays through the control path in D / replay_x.
 replay_x_one_core is the three one after another: the drive's seconds over the sum of their run times.
+car_code_step_us is card's car-specific work alone, run in this process with no messages: opendbc's CarInterface,
+RadarInterface and CarController, with the CAN parsing and packing they need (ours, selfdrive/car/can_*.py). No card
+replays faster than replay_x_card_ceiling, the drive's seconds over that work's: what card could reach if its messages,
+their conversions and the lock-step cost nothing.
 Beside them, a process that does nothing but answer its steps measures the lock-step round trip itself
 (`lockstep_step_us`, one step an exchange) and what a step costs in the batches process replay sends
 (`lockstep_batched_step_us`, BATCH_STEPS steps an exchange).
@@ -29,14 +33,19 @@ from pathlib import Path
 
 from cereal import messaging
 from cereal.messaging.lockstep import LOCKSTEP_ENV, LockstepHarness
+from selfdrive.car.adapter import CarAdapter, opendbc_log_level
+from selfdrive.car.card import frames_of
+from selfdrive.car.convert import to_opendbc_car_control
 from selfdrive.loggerd import config as loggerd_config
 from selfdrive.loggerd.video import THREAD_NAME
 from selfdrive.manager.process_config import PROCESSES
 from tools.lib.logreader import LogReader
 from tools.replay.process_replay import BATCH_STEPS, CONFIGS, replay
+from tools.sim.constants import SIM_PLATFORM
 
 DRIVE = Path(__file__).resolve().parents[2] / "tests" / "process_replay" / "drives" / "sim.rlog.zst"
 ECHO_STEPS = 2000
+CAR_CODE_ROUNDS = 3
 BENCHED = ("card", "plannerd", "controlsd")   # the control path, CAN in to CAN out
 START_TIMEOUT_S = 60.0
 ECHO = """
@@ -78,6 +87,30 @@ def side_by_side(drive: list) -> float:
   return max(r.drive_s for r in results) / max(r.run_s for r in results)
 
 
+def car_code_run(drive: list) -> tuple[float, float, int]:
+  """(drive seconds, run seconds, cycles) of card's car-specific work over the drive, best of CAR_CODE_ROUNDS: each
+  `can` message through the adapter's CarInterface and RadarInterface, then the latest recorded carControl through
+  its CarController, as card's loop does."""
+  cycles, control = [], None
+  for m in drive:
+    if m.which == "carControl":
+      control = to_opendbc_car_control(m.event.carControl).as_reader()
+    elif m.which == "can":
+      cycles.append((m.logMonoTime, frames_of(m.event.can), control))
+  best = float("inf")
+  with opendbc_log_level():  # the first cycles miss messages: opendbc warns of each
+    for _ in range(CAR_CODE_ROUNDS):
+      adapter = CarAdapter(SIM_PLATFORM)
+      t = time.perf_counter()
+      for t_ns, frames, car_control in cycles:
+        adapter.update(frames, t_ns)
+        adapter.radar(frames, t_ns)
+        if car_control is not None:
+          adapter.apply(car_control, t_ns)
+      best = min(best, time.perf_counter() - t)
+  return (cycles[-1][0] - cycles[0][0]) * 1e-9, best, len(cycles)
+
+
 def replay_speed(seconds: float) -> dict:
   """Replay each process of BENCHED over the reference drive, one at a time and then side by side, again until
   `seconds` have passed."""
@@ -100,6 +133,9 @@ def replay_speed(seconds: float) -> dict:
   for name, (d, run, n) in per.items():
     figures[f"replay_x_{name}"] = round(d / run, 1)
     figures[f"{name}_step_us"] = round(1e6 * run / n, 1)
+  car_drive_s, car_run_s, cycles = car_code_run(drive)
+  figures["car_code_step_us"] = round(1e6 * car_run_s / cycles, 1)
+  figures["replay_x_card_ceiling"] = round(car_drive_s / car_run_s, 1)
   return figures
 
 
