@@ -4,6 +4,10 @@
 # defined once in cereal/arrays.py), because building and reading capnp lists costs ~100x more.
 @0x97ed7346e3967991;
 
+# carState, carControl and carOutput are opendbc's car.capnp structs (cereal/__init__.py puts its folder on the
+# import path), so card hands opendbc's CarState and CarControl on as they are.
+using Car = import "/car.capnp";
+
 struct CanData {
   address @0 :UInt32;
   dat @1 :Data;
@@ -37,7 +41,9 @@ struct PandaState {
   }
 }
 
-struct CarState {
+# Retired: carState, carControl and carOutput until December 2026, when they became opendbc's structs. Kept so that
+# older logs read; LogReader hands their messages on as today's (tools/lib/migration.py).
+struct CarStateDEPRECATED {
   canValid @0 :Bool;
   canTimeout @1 :Bool;
   vEgo @2 :Float32;
@@ -126,7 +132,7 @@ struct CarState {
   }
 }
 
-struct CarControl {
+struct CarControlDEPRECATED {
   enabled @0 :Bool;
   latActive @1 :Bool;
   longActive @2 :Bool;
@@ -167,7 +173,7 @@ struct CarControl {
     rightLaneVisible @3 :Bool;
     leadDistanceBars @4 :Int8;
     visualAlert @5 :VisualAlert;
-    audibleAlert @6 :AudibleAlert;
+    audibleAlert @6 :AudibleAlert;   # log.capnp's own, below: numbered unlike opendbc's
 
     enum VisualAlert {
       none @0;
@@ -180,22 +186,25 @@ struct CarControl {
       ldw @7;
     }
 
-    enum AudibleAlert {
-      none @0;
-      engage @1;
-      disengage @2;
-      refuse @3;
-      prompt @4;
-      promptRepeat @5;
-      promptDistracted @6;
-      warningSoft @7;
-      warningImmediate @8;
-    }
   }
 }
 
-struct CarOutput {
-  actuatorsOutput @0 :CarControl.Actuators;   # what the car controller actually sent, after car limits
+struct CarOutputDEPRECATED {
+  actuatorsOutput @0 :CarControlDEPRECATED.Actuators;
+}
+
+# An alert's sound, as selfdriveState has always numbered them (opendbc's CarControl.HUDControl numbers them otherwise:
+# controlsd hands the sound on by name).
+enum AudibleAlert {
+  none @0;
+  engage @1;
+  disengage @2;
+  refuse @3;
+  prompt @4;
+  promptRepeat @5;
+  promptDistracted @6;
+  warningSoft @7;
+  warningImmediate @8;
 }
 
 struct CarParams {
@@ -453,7 +462,7 @@ struct SelfdriveState {
   alertStatus @6 :AlertStatus;
   alertSize @7 :AlertSize;
   alertType @8 :Text;
-  alertSound @9 :CarControl.HUDControl.AudibleAlert;
+  alertSound @9 :AudibleAlert;
   experimentalMode @10 :Bool;
   personality @11 :LongitudinalPersonality;
   softDisableRemaining @12 :Float32;  # s until a soft disable disengages (0 when not soft-disabling)
@@ -482,7 +491,7 @@ struct SelfdriveState {
 
 struct ControlsState {
   lateralControlState @0 :LateralTorqueState;
-  longControlState @1 :CarControl.Actuators.LongControlState;
+  longControlState @1 :Car.CarControl.Actuators.LongControlState;   # numbered as our retired one was
   vCruise @2 :Float32;
   upAccelCmd @3 :Float32;
   uiAccelCmd @4 :Float32;
@@ -691,9 +700,9 @@ struct Event {
     can @2 :List(CanData);
     sendcan @3 :List(CanData);
     pandaStates @4 :List(PandaState);
-    carState @5 :CarState;
-    carControl @6 :CarControl;
-    carOutput @7 :CarOutput;
+    carStateDEPRECATED @5 :CarStateDEPRECATED;
+    carControlDEPRECATED @6 :CarControlDEPRECATED;
+    carOutputDEPRECATED @7 :CarOutputDEPRECATED;
     carParams @8 :CarParams;
     modelV2 @9 :ModelDataV2;
     longitudinalPlan @10 :LongitudinalPlan;
@@ -713,6 +722,9 @@ struct Event {
     liveTracks @24 :LiveTracks;
     radarState @25 :RadarState;
     vanishingPoint @26 :VanishingPoint;
+    carState @27 :Car.CarState;
+    carControl @28 :Car.CarControl;
+    carOutput @29 :Car.CarOutput;
   }
 }
 

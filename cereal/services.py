@@ -1,6 +1,6 @@
 """Every service of the stack: its nominal rate, whether loggerd records it, and its queue depth.
 
-The Event union in log.capnp and this table must name the same services (a test checks it).
+The Event union in log.capnp and this table must name the same services, but for the retired ones (a test checks it).
 """
 from dataclasses import dataclass
 
@@ -40,4 +40,13 @@ SERVICES: dict[str, Service] = {
   # written by loggerd straight into the logs, never published
   "initData": Service(0., True, 1, 1),
   "roadEncodeIdx": Service(20., True, 1, 20),
+}
+
+# Event union members no longer published, kept so that older logs read, and the service each became (LogReader hands
+# their messages on as today's: tools/lib/migration.py). carState, carControl and carOutput were log.capnp's own
+# structs until they became opendbc's car.capnp structs (December 2026).
+RETIRED: dict[str, str] = {
+  "carStateDEPRECATED": "carState",
+  "carControlDEPRECATED": "carControl",
+  "carOutputDEPRECATED": "carOutput",
 }

@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 
 from cereal import log
-from cereal.services import SERVICES
+from cereal.services import RETIRED, SERVICES
 
 SNAPSHOT = Path(__file__).with_name("cereal_schema_snapshot.json")
 
@@ -28,7 +28,13 @@ def schema_fields() -> dict[str, dict[str, int]]:
 
 
 def test_every_union_member_is_a_service():
-  assert set(log.Event.schema.union_fields) == set(SERVICES)
+  assert set(log.Event.schema.union_fields) - set(RETIRED) == set(SERVICES)
+
+
+def test_a_retired_member_keeps_its_number_and_names_its_successor():
+  for retired, today in RETIRED.items():
+    assert retired.endswith("DEPRECATED") and retired in log.Event.schema.union_fields, retired
+    assert today in SERVICES, f"{retired} became {today!r}, which is no service"
 
 
 def test_services_are_sane():
@@ -38,7 +44,8 @@ def test_services_are_sane():
 
 
 def test_field_numbers_are_never_reused():
-  """Compare with the committed snapshot: fields may be added, never renumbered or renamed onto an old number.
+  """Compare with the committed snapshot: fields may be added, never renumbered or renamed onto an old number. A
+  retired field keeps its number under its name with a DEPRECATED suffix (its old name may then go to a new field).
 
   After adding fields on purpose, refresh the snapshot: python -m tests.test_cereal
   """
@@ -48,10 +55,11 @@ def test_field_numbers_are_never_reused():
     if struct not in new:
       continue  # a struct reachable by a path no longer used is fine; its fields live on in the file
     for name, ordinal in fields.items():
-      assert new[struct].get(name) == ordinal, f"{struct}.{name} was @{ordinal}; field numbers are forever"
+      assert ordinal in (new[struct].get(name), new[struct].get(f"{name}DEPRECATED")), \
+        f"{struct}.{name} was @{ordinal}; field numbers are forever"
     by_ordinal = {o: n for n, o in new[struct].items()}
     for name, ordinal in fields.items():
-      assert by_ordinal[ordinal] == name, f"{struct}: @{ordinal} reused"
+      assert by_ordinal[ordinal] in (name, f"{name}DEPRECATED"), f"{struct}: @{ordinal} reused"
 
 
 if __name__ == "__main__":

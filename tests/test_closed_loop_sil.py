@@ -11,7 +11,7 @@ from cereal import messaging
 from cereal.clock import set_replay_time
 from selfdrive.car import card
 from selfdrive.car.adapter import CarAdapter
-from selfdrive.car.convert import fill_car_state, live_tracks_message, to_opendbc_car_control
+from selfdrive.car.convert import live_tracks_message
 from selfdrive.common.params import Params
 from selfdrive.controls import controlsd, plannerd, radard
 from selfdrive.selfdrived import selfdrived
@@ -102,7 +102,7 @@ class Sil:
     frames = ecu.step(t_ns, car_truth(world, action), action.inputs)
     self.gt = world.ground_truth()
     cs = messaging.new_message("carState")
-    fill_car_state(cs.carState, self.car.update(frames, t_ns))
+    cs.carState = self.car.update(frames, t_ns)
     cs.valid = cs.carState.canValid
     if self.driver_hook is not None:
       self.driver_hook(world.t, cs.carState)
@@ -145,7 +145,7 @@ class Sil:
     cc_msg, st_msg = self.controls.update(self.sm_ctrl, t_ns)
     self._publish(cc_msg)
     self._publish(st_msg)
-    _, self.frames = self.car.apply(to_opendbc_car_control(cc_msg.carControl.as_reader()), t_ns)
+    _, self.frames = self.car.apply(cc_msg.carControl, t_ns)
     if lat_plan_msg is not None:
       self.plans.append((world.t, long_msg.longitudinalPlan.as_reader(), lat_plan_msg.lateralPlan.as_reader(),
                          sd_msg.selfdriveState.as_reader(), cc_msg.carControl.as_reader()))

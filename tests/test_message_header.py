@@ -12,8 +12,9 @@ SERVICES = sorted(WHICH.values())
 
 
 def _event(service: str, t: int, valid: bool, size: int):
-  msg = messaging.new_message(service, size if service in LIST_SERVICES else None)
-  msg.logMonoTime, msg.valid = t, valid
+  """Any union member, retired ones too (old logs hold them)."""
+  msg = log.Event.new_message(logMonoTime=t, valid=valid)
+  msg.init(service, size) if service in LIST_SERVICES else msg.init(service)
   return msg
 
 

@@ -21,14 +21,7 @@ from cereal.messaging import lockstep
 from hardware.can.frame import CanFrame
 from selfdrive.car import fw_query
 from selfdrive.car.adapter import CarAdapter
-from selfdrive.car.convert import (
-  car_fw_of,
-  fill_actuators,
-  fill_car_params,
-  fill_car_state,
-  live_tracks_message,
-  to_opendbc_car_control,
-)
+from selfdrive.car.convert import car_fw_of, fill_car_params, live_tracks_message
 from selfdrive.car.fingerprinting import (
   FINGERPRINT_S,
   CarMatch,
@@ -146,7 +139,7 @@ class Card:
     msg = messaging.new_message("carState")
     scan = None
     if self.adapter is not None:
-      fill_car_state(msg.carState, self.adapter.update(frames, t_ns))
+      msg.carState = self.adapter.update(frames, t_ns)   # opendbc's CarState is the message's struct
       msg.valid = msg.carState.canValid
       scan = self.adapter.radar(frames, t_ns)
     else:
@@ -165,9 +158,9 @@ class Card:
   def apply(self, car_control) -> None:
     """carControl through opendbc's CarController: sendcan for cand, carOutput saying what was really sent."""
     assert self.adapter is not None
-    actuators, frames = self.adapter.apply(to_opendbc_car_control(car_control), mono_time())
+    actuators, frames = self.adapter.apply(car_control, mono_time())   # carControl is opendbc's CarControl
     out = messaging.new_message("carOutput")
-    fill_actuators(out.carOutput.actuatorsOutput, actuators)
+    out.carOutput.actuatorsOutput = actuators
     self.pm.send("carOutput", out)
     send = messaging.new_message("sendcan", len(frames))
     for dst, f in zip(send.sendcan, frames, strict=True):

@@ -1,22 +1,10 @@
-"""Between opendbc's car structs and our log.capnp messages. Explicit field lists: a field opendbc renames or
-drops fails here, loudly, instead of silently reading zero."""
-from cereal import log, messaging
-from selfdrive.car import CarControl, CarParams, CarState, RadarData
+"""Between opendbc's car structs and our log.capnp messages where they differ: carParams and liveTracks (carState,
+carControl and carOutput are opendbc's own structs). Explicit field lists: a field opendbc renames or drops fails
+here, loudly, instead of silently reading zero."""
+from cereal import messaging
+from selfdrive.car import CarParams, RadarData
 from selfdrive.car.rear_track import rear_track
 
-CAR_STATE_SCALARS = (
-  "canValid", "canTimeout", "vEgo", "aEgo", "vEgoRaw", "vEgoCluster", "yawRate", "standstill", "gasPressed", "brake",
-  "brakePressed", "parkingBrake", "steeringAngleDeg", "steeringAngleOffsetDeg", "steeringRateDeg", "steeringTorque",
-  "steeringTorqueEps", "steeringPressed", "steerFaultTemporary", "steerFaultPermanent", "stockAeb", "stockFcw",
-  "espDisabled", "accFaulted", "leftBlinker", "rightBlinker", "doorOpen", "seatbeltUnlatched", "leftBlindspot",
-  "rightBlindspot", "vCruise", "lowSpeedAlert", "vehicleSensorsInvalid",
-)
-CRUISE_STATE_FIELDS = ("enabled", "speed", "speedCluster", "available", "standstill", "nonAdaptive")
-WHEEL_SPEED_FIELDS = ("fl", "fr", "rl", "rr")
-OUR_BUTTONS = frozenset(log.CarState.ButtonEvent.Type.schema.enumerants)
-ACTUATOR_FIELDS = ("torque", "accel", "curvature", "steeringAngleDeg", "speed", "torqueOutputCan")
-CRUISE_CONTROL_FIELDS = ("cancel", "resume", "override")
-HUD_FIELDS = ("setSpeed", "leadVisible", "leftLaneVisible", "rightLaneVisible", "leadDistanceBars")
 CAR_PARAMS_SCALARS = (
   "brand", "carFingerprint", "openpilotLongitudinalControl", "pcmCruise", "mass", "wheelbase", "centerToFront",
   "steerRatio", "rotationalInertia", "tireStiffnessFront", "tireStiffnessRear", "steerActuatorDelay",
@@ -54,37 +42,6 @@ def live_tracks_message(rd: RadarData):
   fill_live_tracks(msg.liveTracks, rd)
   msg.valid = not (rd.errors.canError or rd.errors.radarFault)
   return msg
-
-
-def fill_car_state(out, cs: CarState) -> None:
-  """Copy opendbc's CarState into a log carState builder."""
-  copy_fields(out, cs, CAR_STATE_SCALARS)
-  copy_fields(out.cruiseState, cs.cruiseState, CRUISE_STATE_FIELDS)
-  copy_fields(out.wheelSpeeds, cs.wheelSpeeds, WHEEL_SPEED_FIELDS)
-  out.gearShifter = str(cs.gearShifter)
-  events = out.init("buttonEvents", len(cs.buttonEvents))
-  for ev, src in zip(events, cs.buttonEvents, strict=True):
-    ev.pressed = src.pressed
-    ev.type = str(src.type) if str(src.type) in OUR_BUTTONS else "unknown"
-
-
-def to_opendbc_car_control(cc) -> CarControl:
-  """A log carControl reader as the opendbc CarControl its CarController takes."""
-  out = CarControl.new_message()
-  out.enabled, out.latActive, out.longActive = cc.enabled, cc.latActive, cc.longActive
-  out.leftBlinker, out.rightBlinker, out.currentCurvature = cc.leftBlinker, cc.rightBlinker, cc.currentCurvature
-  fill_actuators(out.actuators, cc.actuators)
-  copy_fields(out.cruiseControl, cc.cruiseControl, CRUISE_CONTROL_FIELDS)
-  hud, cc_hud = out.hudControl, cc.hudControl
-  copy_fields(hud, cc_hud, HUD_FIELDS)
-  hud.visualAlert, hud.audibleAlert = str(cc_hud.visualAlert), str(cc_hud.audibleAlert)
-  return out
-
-
-def fill_actuators(out, actuators) -> None:
-  """Copy opendbc's Actuators (what the car controller really sent) into a log Actuators builder."""
-  copy_fields(out, actuators, ACTUATOR_FIELDS)
-  out.longControlState = str(actuators.longControlState)
 
 
 def fill_car_params(out, cp: CarParams) -> None:

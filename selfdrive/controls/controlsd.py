@@ -121,7 +121,7 @@ class Controls:
     hud.leadDistanceBars = DISTANCE_BARS[personality]
     critical = sd_alive and sd.alertStatus == AlertStatus.critical
     hud.visualAlert = "fcw" if long_plan.fcw else "steerRequired" if critical or degraded else "none"
-    hud.audibleAlert = sd.alertSound if sd_alive else "warningImmediate" if degraded else "none"
+    hud.audibleAlert = str(sd.alertSound) if sd_alive else "warningImmediate" if degraded else "none"  # by name
 
     st_msg = messaging.new_message("controlsState")
     st_msg.valid = cc_msg.valid

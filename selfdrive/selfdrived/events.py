@@ -36,7 +36,7 @@ class Alert:
   text2: str
   status: str          # SelfdriveState.AlertStatus
   size: str            # SelfdriveState.AlertSize
-  sound: str           # CarControl.HUDControl.AudibleAlert
+  sound: str           # log.capnp AudibleAlert (controlsd hands it to opendbc by name)
   priority: int
   duration_s: float    # shown at least this long after it was raised
 

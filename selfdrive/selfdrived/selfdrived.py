@@ -6,7 +6,7 @@ arriving (a process died, the camera stalled) soft-disable: SOFT_DISABLE_S of wa
 """
 import sys
 
-from cereal import log, messaging
+from cereal import car, log, messaging
 from cereal.clock import mono_time
 from selfdrive.common.params import Params
 from selfdrive.common.process import exit_on_sigterm, freeze_startup
@@ -34,7 +34,7 @@ MEMORY_MAX = 90                   # %
 ThermalStatus = log.DeviceState.ThermalStatus
 CalStatus = log.LiveCalibrationData.Status
 LaneChangeState = log.LaneChangeState
-Button = log.CarState.ButtonEvent.Type
+Button = car.CarState.ButtonEvent.Type
 GEARS_OK = ("drive", "sport", "low", "eco", "manumatic", "brake")
 
 

@@ -2,16 +2,18 @@
 import sys
 
 from selfdrive.car import card
+from selfdrive.car.adapter import CarAdapter
 
-_fill_car_state = card.fill_car_state
-
-
-def fill_car_state(out, state) -> None:
-  _fill_car_state(out, state)
-  out.vEgo += 0.05
+_update = CarAdapter.update
 
 
-card.fill_car_state = fill_car_state
+def update(self, frames, t_ns):
+  state = _update(self, frames, t_ns)
+  state.vEgo += 0.05
+  return state
+
+
+CarAdapter.update = update
 
 if __name__ == "__main__":
   sys.exit(card.main())

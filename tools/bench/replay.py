@@ -35,7 +35,6 @@ from cereal import messaging
 from cereal.messaging.lockstep import LOCKSTEP_ENV, LockstepHarness
 from selfdrive.car.adapter import CarAdapter, opendbc_log_level
 from selfdrive.car.card import frames_of
-from selfdrive.car.convert import to_opendbc_car_control
 from selfdrive.loggerd import config as loggerd_config
 from selfdrive.loggerd.video import THREAD_NAME
 from selfdrive.manager.process_config import PROCESSES
@@ -94,7 +93,7 @@ def car_code_run(drive: list) -> tuple[float, float, int]:
   cycles, control = [], None
   for m in drive:
     if m.which == "carControl":
-      control = to_opendbc_car_control(m.event.carControl).as_reader()
+      control = m.event.carControl
     elif m.which == "can":
       cycles.append((m.logMonoTime, frames_of(m.event.can), control))
   best = float("inf")

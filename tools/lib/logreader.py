@@ -6,6 +6,7 @@
 A log is zstd-compressed concatenated capnp Events (a plain concatenation reads too). A file cut short (a power
 cut) or damaged is read up to the damage, and on from the next intact zstd frame, with a LogWarning that says
 where and what was lost; the reader never raises on a bad file. `problems` keeps what the warnings said.
+A message of a retired service comes out as today's (tools/lib/migration.py): old logs read like new ones.
 """
 import struct
 import warnings
@@ -18,7 +19,9 @@ import zstandard as zstd
 
 from cereal import log
 from cereal.messaging.sockets import NO_TRAVERSAL_LIMIT, log_from_bytes
+from cereal.services import RETIRED
 from selfdrive.common.errors import UserError
+from tools.lib.migration import upgraded
 from tools.lib.route import resolve
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -115,7 +118,12 @@ def read_messages(path: Path, problems: list[str]) -> Iterator[LogMessage]:
         problems.append(f"damaged message at byte {a} of a block ({str(e).splitlines()[0][:100]}): the rest of the "
                         "block is lost")
         break
-      yield LogMessage(which, ev.logMonoTime, chunk[a:b], ev)
+      if which in RETIRED:
+        data = upgraded(ev)
+        ev = log_from_bytes(data)
+        yield LogMessage(ev.which(), ev.logMonoTime, data, ev)
+      else:
+        yield LogMessage(which, ev.logMonoTime, chunk[a:b], ev)
   if unknown:
     problems.append(f"{unknown} messages of services this version does not know were skipped (a newer log?)")
 

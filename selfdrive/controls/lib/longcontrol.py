@@ -1,11 +1,11 @@
 """Longitudinal control: the plan's target acceleration to the car's, through openpilot's states (off, pid,
 stopping, starting) and a PID on the acceleration error with the target as feedforward. The gains come from
 carParams; cars whose own controller closes the loop (Toyota) set them to zero, leaving the feedforward."""
-from cereal import log
+from cereal import car
 from selfdrive.controls.lib.limits import DT_CTRL
 from selfdrive.controls.lib.pid import PIDController
 
-LongCtrlState = log.CarControl.Actuators.LongControlState
+LongCtrlState = car.CarControl.Actuators.LongControlState
 
 
 def next_state(active: bool, state, v_ego: float, should_stop: bool, brake_pressed: bool, v_starting: float,
