@@ -185,7 +185,6 @@ struct CarControlDEPRECATED {
       speedTooHigh @6;
       ldw @7;
     }
-
   }
 }
 

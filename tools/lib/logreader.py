@@ -107,10 +107,14 @@ def read_messages(path: Path, problems: list[str]) -> Iterator[LogMessage]:
     events = log.Event.read_multiple_bytes(chunk[:spans[-1][1]], traversal_limit_in_words=NO_TRAVERSAL_LIMIT)
     for a, b in spans:
       try:
-        ev = next(events)
+        ev, data = next(events), chunk[a:b]
         which = ev.which()
         if not verified:
           ev.to_dict()  # reads every field: a damaged message fails here, not in the caller's hands
+        if which in RETIRED:
+          data = upgraded(ev)
+          ev = log_from_bytes(data)
+          which = ev.which()
       except (capnp.KjException, RuntimeError) as e:  # pycapnp raises RuntimeError for some bad enums and lists
         if "non-union" in str(e):  # a service this schema does not know: a log from a newer version
           unknown += 1
@@ -118,12 +122,7 @@ def read_messages(path: Path, problems: list[str]) -> Iterator[LogMessage]:
         problems.append(f"damaged message at byte {a} of a block ({str(e).splitlines()[0][:100]}): the rest of the "
                         "block is lost")
         break
-      if which in RETIRED:
-        data = upgraded(ev)
-        ev = log_from_bytes(data)
-        yield LogMessage(ev.which(), ev.logMonoTime, data, ev)
-      else:
-        yield LogMessage(which, ev.logMonoTime, chunk[a:b], ev)
+      yield LogMessage(which, ev.logMonoTime, data, ev)
   if unknown:
     problems.append(f"{unknown} messages of services this version does not know were skipped (a newer log?)")
 
