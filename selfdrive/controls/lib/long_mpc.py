@@ -45,6 +45,7 @@ from selfdrive.controls.lib.qp import Rows, minimize
 N = 20
 T_MPC = 10.0 * (np.arange(N + 1) / N) ** 1.5     # s; 0.11 s first interval, 0.74 s last
 DT_MPC = np.diff(T_MPC)
+DT_LIST = DT_MPC.tolist()
 
 W_OBSTACLE = 3.0     # per (m / (v + 10 m/s))^2 s off the following distance (openpilot's X_EGO_OBSTACLE_COST)
 W_DANGER = 100.0     # per m^2 s closer than it to a lead
@@ -164,12 +165,12 @@ def trajectory(v0: float, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def jerk_limit(a: np.ndarray, a_min: float, a_max: float, jerk_min: float = JERK_MIN) -> np.ndarray:
   """The closest plan (forward, knot by knot) inside the acceleration box and the jerk limits."""
-  out = a.copy()
+  out = a.tolist()   # knot by knot in Python floats: numpy's scalars cost ~1 us an op
   out[0] = min(max(out[0], a_min), a_max)
   for k in range(1, N + 1):
-    lo, hi = out[k - 1] + jerk_min * DT_MPC[k - 1], out[k - 1] + JERK_MAX * DT_MPC[k - 1]
+    lo, hi = out[k - 1] + jerk_min * DT_LIST[k - 1], out[k - 1] + JERK_MAX * DT_LIST[k - 1]
     out[k] = min(max(out[k], lo, a_min), hi, a_max)
-  return out
+  return np.array(out)
 
 
 def comfort_gap_min(v0: float, a0: float, a_min: float, lead: LeadPrediction) -> float:

@@ -3,6 +3,7 @@
 The path is modelV2.position: x forward, y right, z down, at T_IDXS. Curvature is positive to the left, as in
 carState and carControl.
 """
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,11 +63,11 @@ def curve_speed_limit(curv: PathCurvature) -> tuple[np.ndarray, np.ndarray]:
   """(distance, speed): the fastest the ego may be at each point of the path to take every curve after it at
   CURVE_LATERAL_ACCEL, braking at CURVE_DECEL in between."""
   v = np.sqrt(CURVE_LATERAL_ACCEL / np.maximum(np.abs(curv.k), MIN_CURVATURE))
-  v = np.minimum(v, MAX_SPEED)
-  ds = np.diff(curv.s)
+  v = np.minimum(v, MAX_SPEED).tolist()   # the backward pass in Python floats: numpy's scalars cost ~1 us an op
+  ds = np.diff(curv.s).tolist()
   for i in range(len(v) - 2, -1, -1):
-    v[i] = min(v[i], np.sqrt(v[i + 1] ** 2 + 2 * CURVE_DECEL * ds[i]))
-  return curv.s, v
+    v[i] = min(v[i], math.sqrt(v[i + 1] ** 2 + 2 * CURVE_DECEL * ds[i]))
+  return curv.s, np.array(v)
 
 
 def curve_decel(curv: PathCurvature, v_ego: float, lat_accel_max: float) -> float:
