@@ -31,7 +31,8 @@ def test_every_union_member_is_a_service():
   assert set(log.Event.schema.union_fields) - set(RETIRED) == set(SERVICES)
 
 
-def test_a_retired_member_keeps_its_number_and_names_its_successor():
+def test_a_retired_member_is_marked_and_names_its_successor():
+  """Its number is held by test_field_numbers_are_never_reused."""
   for retired, today in RETIRED.items():
     assert retired.endswith("DEPRECATED") and retired in log.Event.schema.union_fields, retired
     assert today in SERVICES, f"{retired} became {today!r}, which is no service"

@@ -14,7 +14,10 @@ SERVICES = sorted(WHICH.values())
 def _event(service: str, t: int, valid: bool, size: int):
   """Any union member, retired ones too (old logs hold them)."""
   msg = log.Event.new_message(logMonoTime=t, valid=valid)
-  msg.init(service, size) if service in LIST_SERVICES else msg.init(service)
+  if service in LIST_SERVICES:
+    msg.init(service, size)
+  else:
+    msg.init(service)
   return msg
 
 

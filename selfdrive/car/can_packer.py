@@ -65,10 +65,9 @@ def layout(msg: Msg, names: tuple[str, ...]) -> Layout | None:
   args = ", ".join(f"v{i}" for i in range(len(names)))
   encode = eval(f"lambda {args}: {frame}", {"floor": math.floor, "from_bytes": int.from_bytes})
   counters = [i for i, sig in enumerate(sigs) if _is_counter(sig)]
-  checksum = next((s for s in msg.sigs.values() if s.type > SignalType.COUNTER), None)
   return Layout(msg.size, encode, counters[-1] if counters else None,
                 next((s for s in msg.sigs.values() if _is_counter(s)), None),
-                checksum if checksum is not None and checksum.calc_checksum else None)
+                next((s for s in msg.sigs.values() if s.type > SignalType.COUNTER and s.calc_checksum), None))
 
 
 class FastCANPacker(CANPacker):

@@ -109,12 +109,12 @@ def read_messages(path: Path, problems: list[str]) -> Iterator[LogMessage]:
       try:
         ev, data = next(events), chunk[a:b]
         which = ev.which()
-        if not verified:
-          ev.to_dict()  # reads every field: a damaged message fails here, not in the caller's hands
-        if which in RETIRED:
+        if which in RETIRED:   # upgrading reads every field, as the check below does
           data = upgraded(ev)
           ev = log_from_bytes(data)
           which = ev.which()
+        elif not verified:
+          ev.to_dict()  # reads every field: a damaged message fails here, not in the caller's hands
       except (capnp.KjException, RuntimeError) as e:  # pycapnp raises RuntimeError for some bad enums and lists
         if "non-union" in str(e):  # a service this schema does not know: a log from a newer version
           unknown += 1
